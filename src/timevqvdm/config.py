@@ -1,0 +1,159 @@
+"""Configuration dataclasses, one per stage, and the named presets.
+
+Config dicts stop at the factories (`TimeVQVDM`, `build_tokenizer`, `build_prior`): everything below them takes
+explicit keyword arguments. A config is stored in every checkpoint as JSON, so loading needs no flags.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class FrequencyConfig:
+    """STFT low/high split (thesis 2.4, 3.3)."""
+
+    n_fft: int = 8
+    hop_length: int = 1
+    cutoff: int = 1  # number of lowest frequency rows that form the LF band
+
+
+@dataclass
+class TokenizerConfig:
+    """Stage 1: the LF/HF VQ-VAE pair (thesis 2.5.1, 3.3, Appendix D)."""
+
+    hidden_channels: int = 64
+    n_res_blocks: int = 4
+    codebook_size: int = 512
+    codebook_dim: int = 4
+    ema_decay: float = 0.8
+    commitment_weight: float = 1.0
+    lf_width_range: tuple[int, int] = (16, 31)  # target LF latent width after down-sampling
+    hf_width_range: tuple[int, int] = (64, 127)
+
+
+@dataclass
+class PriorConfig:
+    """Stage 2: the two diffusion priors (thesis 2.3, 2.5.2, 3.3, Appendix D)."""
+
+    lf_channels: tuple[int, ...] = (64, 128, 256)
+    hf_channels: tuple[int, ...] = (32, 64, 128, 256)
+    emb_dim: int = 256
+    groups: int = 4
+    attn_heads: int = 4
+    attn_head_dim: int = 32
+    prediction: str = "eps"  # "eps" (thesis) or "v"
+    class_dropout: float = 0.1
+
+
+@dataclass
+class TrainConfig:
+    """One training run of the shared loop (used by both stages and by the FCN)."""
+
+    epochs: int = 100
+    max_steps: int | None = None  # overrides epochs when set
+    batch_size: int = 128
+    lr: float = 1e-3
+    weight_decay: float = 1e-6
+    warmup_steps: int = 0
+    ema_decay: float | None = None  # EMA of weights (stage 2 lever); None = off
+    checkpoint_every: int = 500
+    log_every: int = 10
+    precision: str = "32-true"
+    accelerator: str = "auto"
+    devices: int | str = 1
+    strategy: str = "auto"
+    num_threads: int | None = None
+
+
+@dataclass
+class SamplingConfig:
+    """Defaults for `TimeVQVDM.sample` (thesis 3.6)."""
+
+    steps: int = 128
+    guidance: float = 1.0
+    rescale: float = 0.1
+    t_max: float = 0.99
+    sampler: str = "ancestral"
+    batch_size: int = 1024
+
+
+@dataclass
+class TimeVQVDMConfig:
+    frequency: FrequencyConfig = field(default_factory=FrequencyConfig)
+    tokenizer: TokenizerConfig = field(default_factory=TokenizerConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    stage1: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=2000, weight_decay=1e-6))
+    stage2: TrainConfig = field(default_factory=lambda: TrainConfig(epochs=1000, weight_decay=1e-6))
+    sampling: SamplingConfig = field(default_factory=SamplingConfig)
+    seed: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TimeVQVDMConfig:
+        """Inverse of `to_dict`; unknown keys are an error so a typo never goes unnoticed."""
+        return _from_dict(cls, data)
+
+    def replace(self, **sections: Any) -> TimeVQVDMConfig:
+        return dataclasses.replace(self, **sections)
+
+
+def _from_dict(cls: type, data: dict[str, Any]) -> Any:
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(fields)
+    if unknown:
+        raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}; known: {sorted(fields)}")
+    kwargs = {}
+    for name, value in data.items():
+        default = fields[name].default_factory() if fields[name].default_factory is not dataclasses.MISSING else fields[name].default  # noqa: E501
+        if dataclasses.is_dataclass(default) and isinstance(value, dict):
+            kwargs[name] = _from_dict(type(default), value)
+        elif isinstance(default, tuple) and isinstance(value, list):
+            kwargs[name] = tuple(value)
+        else:
+            kwargs[name] = value
+    return cls(**kwargs)
+
+
+def _paper() -> TimeVQVDMConfig:
+    """Thesis Appendix D: 2000 stage-1 epochs, 1000 stage-2 epochs, batch 128, AdamW 1e-3, cosine."""
+    return TimeVQVDMConfig()
+
+
+def _quick() -> TimeVQVDMConfig:
+    """A few minutes on a laptop CPU: same architecture family, narrower and far fewer steps."""
+    return TimeVQVDMConfig(
+        tokenizer=TokenizerConfig(hidden_channels=32, n_res_blocks=2),
+        prior=PriorConfig(lf_channels=(32, 64, 128), hf_channels=(16, 32, 64, 128), emb_dim=128),
+        stage1=TrainConfig(epochs=300, checkpoint_every=200),
+        stage2=TrainConfig(epochs=300, checkpoint_every=200),
+        sampling=SamplingConfig(steps=32),
+    )
+
+
+def _tiny() -> TimeVQVDMConfig:
+    """For tests: seconds on a CPU. Not meant to produce good samples."""
+    return TimeVQVDMConfig(
+        tokenizer=TokenizerConfig(hidden_channels=8, n_res_blocks=1, codebook_size=32),
+        prior=PriorConfig(
+            lf_channels=(8, 16), hf_channels=(8, 16), emb_dim=16, groups=4, attn_heads=2, attn_head_dim=4
+        ),
+        stage1=TrainConfig(epochs=2, batch_size=32, checkpoint_every=1000),
+        stage2=TrainConfig(epochs=2, batch_size=32, checkpoint_every=1000),
+        sampling=SamplingConfig(steps=4, batch_size=64),
+    )
+
+
+PRESETS = {"paper": _paper, "quick": _quick, "tiny": _tiny}
+
+
+def get_preset(name: str) -> TimeVQVDMConfig:
+    """Return a fresh config for a named preset (`paper`, `quick`, `tiny`, ...)."""
+    try:
+        return PRESETS[name]()
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}") from None

@@ -1,0 +1,29 @@
+"""Shared test set-up: offline, small, deterministic.
+
+aeon's data folder points at a temporary directory so no test can touch the network or a user's cache;
+the datasets aeon ships inside its package (GunPoint, ArrowHead, ...) still load from there.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+_AEON_TMP = tempfile.mkdtemp(prefix="timevqvdm-aeon-")
+os.environ["AEON_DATA"] = _AEON_TMP
+os.environ.setdefault("TIMEVQVDM_UCR_ROOT", os.path.join(_AEON_TMP, "no-ucr-root"))
+os.environ["TIMEVQVDM_CACHE"] = os.path.join(_AEON_TMP, "cache")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+import torch  # noqa: E402
+
+torch.set_num_threads(min(2, os.cpu_count() or 1))
+
+
+@pytest.fixture
+def rng():
+    import numpy as np
+
+    return np.random.default_rng(0)
