@@ -109,7 +109,11 @@ def _from_dict(cls: type, data: dict[str, Any]) -> Any:
         raise ValueError(f"unknown {cls.__name__} field(s): {sorted(unknown)}; known: {sorted(fields)}")
     kwargs = {}
     for name, value in data.items():
-        default = fields[name].default_factory() if fields[name].default_factory is not dataclasses.MISSING else fields[name].default  # noqa: E501
+        default = (
+            fields[name].default_factory()
+            if fields[name].default_factory is not dataclasses.MISSING
+            else fields[name].default
+        )
         if dataclasses.is_dataclass(default) and isinstance(value, dict):
             kwargs[name] = _from_dict(type(default), value)
         elif isinstance(default, tuple) and isinstance(value, list):

@@ -1,0 +1,316 @@
+"""One small, model-agnostic training loop shared by stage 1, stage 2 and the FCN classifier.
+
+The loop knows nothing about what it trains. A module plugs in by implementing
+
+    training_loss(batch: dict[str, Tensor], generator: torch.Generator) -> (loss, logs)
+
+and, optionally, `on_train_step_end()`. Lightning Fabric supplies the device (CUDA when present, else CPU),
+precision and DDP; the loop adds AdamW with a cosine schedule, an optional EMA of the weights, a progress bar,
+`metrics.jsonl`, atomic checkpoints and resume.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import statistics
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from timevqvdm.config import TrainConfig
+from timevqvdm.training.checkpoint import (
+    CheckpointError,
+    flatten_optimizer_state,
+    load_module_state,
+    load_tensors,
+    read_metadata,
+    save_tensors,
+    unflatten_optimizer_state,
+)
+
+log = logging.getLogger(__name__)
+
+CHECKPOINT_NAME = "checkpoint.safetensors"
+METRICS_NAME = "metrics.jsonl"
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    epochs: float
+    final_loss: float
+    wall_time: float
+    median_step_time: float
+    resumed_from: int = 0
+    history: list[dict] = field(default_factory=list)
+
+
+def make_fabric(cfg: TrainConfig):
+    """Build (and launch) a Lightning Fabric for this config. Launching is idempotent per process."""
+    from lightning_fabric import Fabric
+
+    fabric = Fabric(
+        accelerator=cfg.accelerator, devices=cfg.devices, strategy=cfg.strategy, precision=cfg.precision
+    )
+    fabric.launch()
+    return fabric
+
+
+def cosine_schedule(total_steps: int, warmup_steps: int = 0) -> Callable[[int], float]:
+    """LR multiplier: linear warm-up, then cosine decay from 1 to 0 over the remaining steps."""
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return (step + 1) / warmup_steps
+        progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+        return 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+
+    return factor
+
+
+class Trainer:
+    """Train `module` on a dict of equally long tensors (minGPT-style: small, callbacks, no magic).
+
+    Parameters
+    ----------
+    module : nn.Module with ``training_loss(batch, generator) -> (loss, logs)``.
+    cfg : TrainConfig (epochs/steps, batch size, optimiser, precision, devices, EMA, checkpoint cadence).
+    run_dir : folder for ``metrics.jsonl`` and ``checkpoint.safetensors``; None keeps nothing on disk.
+    seed : seeds the batch order and the generator handed to ``training_loss``.
+    """
+
+    def __init__(
+        self,
+        module: nn.Module,
+        cfg: TrainConfig,
+        run_dir: str | Path | None = None,
+        *,
+        seed: int = 0,
+        desc: str = "train",
+        progress: bool = True,
+        fabric=None,
+        callbacks: tuple[Callable[[Trainer, dict], None], ...] = (),
+    ) -> None:
+        self.module = module
+        self.cfg = cfg
+        self.run_dir = Path(run_dir) if run_dir is not None else None
+        self.seed = seed
+        self.desc = desc
+        self.progress = progress
+        self.fabric = fabric
+        self.callbacks = callbacks
+        self.step = 0
+        self.ema: dict[str, torch.Tensor] | None = None
+
+    # ----------------------------------------------------------------------------------------------- setup
+    def _setup(self, data: Mapping[str, torch.Tensor]):
+        if self.cfg.num_threads:
+            torch.set_num_threads(self.cfg.num_threads)
+        if self.fabric is None:
+            self.fabric = make_fabric(self.cfg)
+        fabric = self.fabric
+        n = _common_length(data)
+        self.world = fabric.world_size
+        self.per_rank_batch = max(1, math.ceil(self.cfg.batch_size / self.world))
+        self.batches_per_epoch = max(1, math.ceil(n / (self.per_rank_batch * self.world)))
+        self.total_steps = self.cfg.max_steps or self.cfg.epochs * self.batches_per_epoch
+        optimizer = torch.optim.AdamW(
+            [p for p in self.module.parameters() if p.requires_grad],
+            lr=self.cfg.lr,
+            weight_decay=self.cfg.weight_decay,
+        )
+        self.scheduler_fn = cosine_schedule(self.total_steps, self.cfg.warmup_steps)
+        self.model, self.optimizer = fabric.setup(self.module, optimizer)
+        self.model.mark_forward_method("training_loss")
+        # Small datasets live on the device for the whole run: no loader, no host-device copy per step.
+        self.data = {k: fabric.to_device(v) for k, v in data.items()}
+        self.n = n
+        # One generator for the batch order (identical on every rank, so ranks take disjoint slices) and one
+        # for the randomness inside a step (different per rank, on the compute device).
+        self.order_gen = torch.Generator().manual_seed(self.seed)
+        self.step_gen = torch.Generator(device=fabric.device).manual_seed(
+            self.seed * 1000 + fabric.global_rank
+        )
+        if self.cfg.ema_decay:
+            self.ema = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
+
+    # -------------------------------------------------------------------------------------------- the loop
+    def fit(self, data: Mapping[str, torch.Tensor], resume: bool = False) -> TrainResult:
+        """Run to ``total_steps``; with ``resume=True`` continue from ``run_dir``'s checkpoint if present."""
+        self._setup(data)
+        start = self._maybe_resume(resume)
+        fabric = self.fabric
+        self.model.train()
+        bar = self._progress_bar(start)
+        step_times: list[float] = []
+        history: list[dict] = []
+        last_loss = float("nan")
+        t_start = time.perf_counter()
+        epoch_batches: list[torch.Tensor] = []
+        while self.step < self.total_steps:
+            if not epoch_batches:
+                epoch_batches = self._epoch_batches()
+            index = epoch_batches.pop(0)
+            t0 = time.perf_counter()
+            loss, logs = self._train_step(index)
+            step_times.append(time.perf_counter() - t0)
+            self.step += 1
+            last_loss = loss
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.4f}")
+            if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
+                record = self._log(loss, logs, step_times)
+                history.append(record)
+                for callback in self.callbacks:
+                    callback(self, record)
+            if self.run_dir is not None and (
+                self.step % self.cfg.checkpoint_every == 0 or self.step == self.total_steps
+            ):
+                self.save_checkpoint()
+        if bar is not None:
+            bar.close()
+        fabric.barrier()
+        if self.ema is not None:
+            # Hand back the averaged weights: that is what sampling should use.
+            self.module.load_state_dict(self.ema)
+        self.module.eval()
+        return TrainResult(
+            steps=self.step,
+            epochs=self.step / self.batches_per_epoch,
+            final_loss=last_loss,
+            wall_time=time.perf_counter() - t_start,
+            median_step_time=statistics.median(step_times) if step_times else float("nan"),
+            resumed_from=start,
+            history=history,
+        )
+
+    def _epoch_batches(self) -> list[torch.Tensor]:
+        """Shuffle, split into near-equal global batches, and keep this rank's slice of each.
+
+        `tensor_split` gives near-equal batches so no batch is a lone series (BatchNorm needs two).
+        """
+        perm = torch.randperm(self.n, generator=self.order_gen)
+        batches = torch.tensor_split(perm, self.batches_per_epoch)
+        rank = self.fabric.global_rank
+        return [b[rank :: self.world] for b in batches if len(b[rank :: self.world]) > 0]
+
+    def _train_step(self, index: torch.Tensor) -> tuple[float, dict[str, float]]:
+        fabric = self.fabric
+        index = index.to(fabric.device)
+        batch = {k: v[index] for k, v in self.data.items()}
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.lr * self.scheduler_fn(self.step)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss, logs = self.model.training_loss(batch, self.step_gen)
+        fabric.backward(loss)
+        self.optimizer.step()
+        if hasattr(self.module, "on_train_step_end"):
+            self.module.on_train_step_end()
+        self._update_ema()
+        return float(loss.detach()), logs
+
+    @torch.no_grad()
+    def _update_ema(self) -> None:
+        if self.ema is None:
+            return
+        decay = self.cfg.ema_decay
+        for name, value in self.module.state_dict().items():
+            if value.dtype.is_floating_point:
+                self.ema[name].lerp_(value.detach(), 1.0 - decay)
+            else:
+                self.ema[name].copy_(value)
+
+    # ------------------------------------------------------------------------------------ logging, progress
+    def _progress_bar(self, start: int):
+        if not self.progress or not self.fabric.is_global_zero:
+            return None
+        from tqdm.auto import tqdm
+
+        return tqdm(total=self.total_steps, initial=start, desc=self.desc, unit="step", dynamic_ncols=True)
+
+    def _log(self, loss: float, logs: dict[str, float], step_times: list[float]) -> dict:
+        record = {
+            "step": self.step,
+            "epoch": round(self.step / self.batches_per_epoch, 3),
+            "loss": loss,
+            "lr": self.optimizer.param_groups[0]["lr"],
+            "step_time": step_times[-1],
+            **{k: float(v) for k, v in logs.items()},
+        }
+        if self.run_dir is not None and self.fabric.is_global_zero:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            with open(self.run_dir / METRICS_NAME, "a") as handle:
+                handle.write(json.dumps(record) + "\n")
+        return record
+
+    # ---------------------------------------------------------------------------------- checkpoint, resume
+    @property
+    def checkpoint_path(self) -> Path | None:
+        return None if self.run_dir is None else self.run_dir / CHECKPOINT_NAME
+
+    def save_checkpoint(self) -> None:
+        """Weights, optimiser, EMA and RNG state in one safetensors file, written atomically by rank 0."""
+        if not self.fabric.is_global_zero:
+            return
+        tensors = {f"model.{k}": v for k, v in self.module.state_dict().items()}
+        optim_tensors, optim_meta = flatten_optimizer_state(self.optimizer.state_dict())
+        tensors.update(optim_tensors)
+        if self.ema is not None:
+            tensors.update({f"ema.{k}": v for k, v in self.ema.items()})
+        tensors["rng.order"] = self.order_gen.get_state()
+        tensors["rng.step"] = self.step_gen.get_state()
+        meta = {
+            "step": str(self.step),
+            "total_steps": str(self.total_steps),
+            "optimizer": json.dumps(optim_meta),
+            "format": "timevqvdm-train-checkpoint-1",
+        }
+        save_tensors(self.checkpoint_path, tensors, metadata=meta)
+
+    def _maybe_resume(self, resume: bool) -> int:
+        path = self.checkpoint_path
+        if path is None or not path.exists():
+            if resume:
+                log.info(
+                    "no checkpoint to resume from%s; starting fresh", f" in {self.run_dir}" if path else ""
+                )
+            return 0
+        if not resume:
+            raise CheckpointError(
+                f"{path}: a checkpoint already exists; pass resume=True (--resume) to continue it, "
+                "or choose another output folder"
+            )
+        meta = read_metadata(path)
+        if meta.get("format") != "timevqvdm-train-checkpoint-1":
+            raise CheckpointError(f"{path}: not a timevqvdm training checkpoint")
+        tensors = load_tensors(path)
+        model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
+        load_module_state(self.module, model_state, path)
+        self.optimizer.load_state_dict(unflatten_optimizer_state(tensors, json.loads(meta["optimizer"])))
+        if self.ema is not None and any(k.startswith("ema.") for k in tensors):
+            self.ema = {k[4:]: v.to(self.fabric.device) for k, v in tensors.items() if k.startswith("ema.")}
+        self.order_gen.set_state(tensors["rng.order"])
+        self.step_gen.set_state(tensors["rng.step"])
+        # The batch order continues from the saved generator state; a partly done epoch restarts shuffled.
+        self.step = int(meta["step"])
+        log.info("resumed %s from step %d of %d", self.desc, self.step, self.total_steps)
+        return self.step
+
+
+def _common_length(data: Mapping[str, torch.Tensor]) -> int:
+    if not data:
+        raise ValueError("training data is empty")
+    lengths = {k: len(v) for k, v in data.items()}
+    if len(set(lengths.values())) != 1:
+        raise ValueError(f"training tensors differ in length: {lengths}")
+    n = next(iter(lengths.values()))
+    if n < 2:
+        raise ValueError(f"need at least 2 training examples, got {n}")
+    return n

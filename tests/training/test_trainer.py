@@ -1,0 +1,148 @@
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from timevqvdm.config import TrainConfig
+from timevqvdm.training import CheckpointError, Trainer, cosine_schedule
+from timevqvdm.training.checkpoint import load_tensors
+
+SCRIPT = Path(__file__).with_name("toy_train_script.py")
+
+
+class Regression(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+
+    def training_loss(self, batch, generator):
+        loss = ((self.lin(batch["x"]).squeeze(-1) - batch["y"]) ** 2).mean()
+        return loss, {"mse": loss.item()}
+
+
+def _data(n=96):
+    g = torch.Generator().manual_seed(1)
+    x = torch.randn(n, 3, generator=g)
+    return {"x": x, "y": x @ torch.tensor([2.0, -1.0, 0.5])}
+
+
+def _cfg(**kw):
+    base = dict(max_steps=60, batch_size=32, lr=0.2, accelerator="cpu", checkpoint_every=20, log_every=10)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def test_trainer_learns_and_writes_metrics(tmp_path):
+    torch.manual_seed(0)
+    model = Regression()
+    result = Trainer(model, _cfg(), tmp_path, progress=False).fit(_data())
+    assert result.steps == 60
+    assert result.final_loss < 0.05
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines] == [10, 20, 30, 40, 50, 60]
+    assert lines[-1]["loss"] < lines[0]["loss"]
+    assert not model.training  # handed back in eval mode
+
+
+def test_epochs_count_batches_and_cosine_reaches_zero():
+    model = Regression()
+    trainer = Trainer(model, _cfg(max_steps=None, epochs=3, batch_size=32), None, progress=False)
+    result = trainer.fit(_data(96))
+    assert result.steps == 9  # 3 batches of 32 per epoch
+    f = cosine_schedule(100)
+    assert f(0) == pytest.approx(1.0) and f(50) == pytest.approx(0.5) and f(100) == pytest.approx(0.0)
+
+
+def test_checkpoint_is_safetensors_and_refuses_silent_overwrite(tmp_path):
+    Trainer(Regression(), _cfg(), tmp_path, progress=False).fit(_data())
+    state = load_tensors(tmp_path / "checkpoint.safetensors")
+    assert "model.lin.weight" in state and any(k.startswith("optim.") for k in state)
+    with pytest.raises(CheckpointError, match="already exists"):
+        Trainer(Regression(), _cfg(), tmp_path, progress=False).fit(_data())
+
+
+def test_resume_continues_from_checkpoint(tmp_path):
+    torch.manual_seed(0)
+    Trainer(Regression(), _cfg(max_steps=20), tmp_path, progress=False).fit(_data())
+    result = Trainer(Regression(), _cfg(max_steps=60), tmp_path, progress=False).fit(_data(), resume=True)
+    assert result.resumed_from == 20 and result.steps == 60
+    assert result.final_loss < 0.05
+
+
+def test_truncated_checkpoint_names_the_file(tmp_path):
+    Trainer(Regression(), _cfg(max_steps=20), tmp_path, progress=False).fit(_data())
+    path = tmp_path / "checkpoint.safetensors"
+    path.write_bytes(path.read_bytes()[:100])
+    with pytest.raises(CheckpointError, match=r"checkpoint\.safetensors"):
+        Trainer(Regression(), _cfg(), tmp_path, progress=False).fit(_data(), resume=True)
+
+
+def test_ema_weights_are_handed_back():
+    torch.manual_seed(0)
+    model = Regression()
+    trainer = Trainer(model, _cfg(ema_decay=0.9), None, progress=False)
+    trainer.fit(_data())
+    # EMA weights lag the last optimiser step but still solve the problem.
+    assert trainer.ema is not None
+    assert torch.equal(model.lin.weight, trainer.ema["lin.weight"])
+    assert torch.allclose(model.lin.weight, torch.tensor([[2.0, -1.0, 0.5]]), atol=0.1)
+
+
+def _run(args, **kw):
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src"))
+    return subprocess.Popen([sys.executable, str(SCRIPT), *args], env=env, **kw)
+
+
+def test_kill_9_mid_run_then_resume_finishes(tmp_path):
+    run = tmp_path / "run"
+    proc = _run([str(run), "--steps", "40", "--sleep", "0.05"])
+    ckpt = run / "checkpoint.safetensors"
+    deadline = time.time() + 60
+    # Wait for the second checkpoint (step 10) so the kill lands after real progress.
+    while time.time() < deadline:
+        if (run / "metrics.jsonl").exists() and len((run / "metrics.jsonl").read_text().splitlines()) >= 12:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert ckpt.exists()
+    result_file = tmp_path / "result.json"
+    proc = _run([str(run), "--steps", "40", "--resume", "--result", str(result_file)])
+    assert proc.wait(timeout=120) == 0
+    result = json.loads(result_file.read_text())
+    assert result["steps"] == 40
+    assert 10 <= result["resumed_from"] < 40
+
+
+def test_two_process_ddp_on_cpu_trains_to_the_end(tmp_path):
+    result_file = tmp_path / "result.json"
+    proc = _run(
+        [
+            str(tmp_path / "run"),
+            "--steps",
+            "20",
+            "--devices",
+            "2",
+            "--strategy",
+            "ddp",
+            "--result",
+            str(result_file),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    out, _ = proc.communicate(timeout=180)
+    assert proc.returncode == 0, out.decode()[-2000:]
+    result = json.loads(result_file.read_text())
+    assert result["world"] == 2 and result["steps"] == 20
+    assert result["loss"] < 0.25 * result["initial_loss"]

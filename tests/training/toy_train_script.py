@@ -1,0 +1,82 @@
+"""A tiny training run started as a subprocess by the trainer tests (kill -9 + resume, 2-process DDP)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import torch
+from torch import nn
+
+from timevqvdm.config import TrainConfig
+from timevqvdm.training import Trainer
+
+
+class SlowToy(nn.Module):
+    """Linear regression whose step sleeps, so a test can kill it mid-run."""
+
+    def __init__(self, sleep: float) -> None:
+        super().__init__()
+        self.lin = nn.Linear(4, 1)
+        self.norm = nn.BatchNorm1d(4)
+        self.sleep = sleep
+
+    def training_loss(self, batch, generator):
+        time.sleep(self.sleep)
+        noise = torch.randn(batch["x"].shape, generator=generator, device=batch["x"].device) * 1e-3
+        pred = self.lin(self.norm(batch["x"] + noise)).squeeze(-1)
+        loss = ((pred - batch["y"]) ** 2).mean()
+        return loss, {"mse": loss.item()}
+
+
+@torch.no_grad()
+def full_loss(model: SlowToy, x: torch.Tensor, y: torch.Tensor) -> float:
+    model.eval()
+    return ((model.lin(model.norm(x)).squeeze(-1) - y) ** 2).mean().item()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("run_dir")
+    parser.add_argument("--steps", type=int, default=40)
+    parser.add_argument("--sleep", type=float, default=0.0)
+    parser.add_argument("--devices", type=int, default=1)
+    parser.add_argument("--strategy", default="auto")
+    parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--result", default=None)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+    x = torch.randn(64, 4)
+    y = x @ torch.tensor([1.0, -2.0, 0.5, 3.0])
+    cfg = TrainConfig(
+        max_steps=args.steps,
+        batch_size=16,
+        lr=0.2,
+        accelerator="cpu",
+        devices=args.devices,
+        strategy=args.strategy,
+        checkpoint_every=5,
+        log_every=1,
+    )
+    model = SlowToy(args.sleep)
+    initial = full_loss(model, x, y)
+    trainer = Trainer(model, cfg, args.run_dir, progress=False)
+    result = trainer.fit({"x": x, "y": y}, resume=args.resume)
+    if args.result and trainer.fabric.is_global_zero:
+        with open(args.result, "w") as handle:
+            json.dump(
+                {
+                    "steps": result.steps,
+                    "resumed_from": result.resumed_from,
+                    "initial_loss": initial,
+                    "loss": full_loss(model, x, y),
+                    "world": trainer.fabric.world_size,
+                },
+                handle,
+            )
+
+
+if __name__ == "__main__":
+    main()
