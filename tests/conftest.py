@@ -14,6 +14,7 @@ import pytest
 _AEON_TMP = tempfile.mkdtemp(prefix="timevqvdm-aeon-")
 os.environ["AEON_DATA"] = _AEON_TMP
 os.environ.setdefault("TIMEVQVDM_UCR_ROOT", os.path.join(_AEON_TMP, "no-ucr-root"))
+os.environ["TIMEVQVDM_OFFLINE"] = "1"  # never try a download in tests
 os.environ["TIMEVQVDM_CACHE"] = os.path.join(_AEON_TMP, "cache")
 os.environ.setdefault("MPLBACKEND", "Agg")
 

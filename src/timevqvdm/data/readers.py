@@ -1,0 +1,320 @@
+"""Readers that turn one file into :class:`RawSeries`.
+
+Wide layout everywhere: one series per row, one time step per column, optionally one label column.
+A shorter series ends in empty cells or ``NaN`` (the UCR 2018 convention); every row must still have the
+same number of fields, so a forgotten value is never mistaken for padding.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from timevqvdm.data.dataset import raw_from_arrays
+from timevqvdm.data.errors import DataError, DataFileNotFoundError
+from timevqvdm.data.raw import RawSeries
+
+__all__ = [
+    "DELIMITED_SUFFIXES",
+    "LabelColumn",
+    "pad_with_nan",
+    "read_delimited",
+    "read_numpy",
+    "read_parquet",
+    "read_ts",
+]
+
+logger = logging.getLogger(__name__)
+
+LabelColumn = int | str | None
+
+DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
+# Cells that stand for a missing value, compared after lower-casing and stripping.
+_MISSING_CELLS = ("", "nan", "na", "n/a", "null")
+_LABEL_HINT = " If this column holds class labels, pass label_column=<its 0-based index or header name>."
+# Exact spellings replaced in one vectorised pass; anything else is checked cell by cell.
+_MISSING_SPELLINGS = ("", "nan", "NaN", "NAN", "NA", "na", "N/A", "n/a", "null", "NULL")
+
+
+def require_file(path: Path) -> None:
+    """Raise :class:`DataFileNotFoundError` unless ``path`` is an existing file."""
+    if not path.is_file():
+        raise DataFileNotFoundError(
+            f"{path}: no such file. Check the path (relative paths start at {Path.cwd()})."
+        )
+
+
+# ---------------------------------------------------------------------- CSV / TSV
+
+
+def read_delimited(
+    path: Path,
+    *,
+    label_column: LabelColumn = None,
+    delimiter: str | None = None,
+    header: bool | None = None,
+    name: str | None = None,
+) -> RawSeries:
+    """Read a wide CSV/TSV file: one series per row.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    label_column : int, str or None
+        Column holding class labels: a 0-based index (negative counts from the end), a header name, or
+        ``None`` when every column is a time step.
+    delimiter : str, optional
+        Field separator; by default tab for ``.tsv`` and otherwise guessed from the first line.
+    header : bool, optional
+        Whether the first row holds column names; by default it does when it has a non-numeric cell in
+        a value column (or when ``label_column`` is a name).
+    name : str, optional
+        Dataset name; the file stem by default.
+    """
+    require_file(path)
+    delimiter = delimiter or _guess_delimiter(path)
+    rows, line_numbers = _read_rows(path, delimiter)
+    if not rows:
+        raise DataError(f"{path}: the file is empty; it needs at least 2 series, one per row.")
+    note = ""
+    if header is None:
+        header = isinstance(label_column, str) or _looks_like_header(rows[0], label_column)
+        if header:
+            note = f" (line {line_numbers[0]} was taken as a header because it has non-numeric cells)"
+    names = rows[0] if header else None
+    reference = f"the header (line {line_numbers[0]})" if header else f"line {line_numbers[0]}"
+    width = len(rows[0])
+    if header:
+        rows, line_numbers = rows[1:], line_numbers[1:]
+    _reject_ragged(path, rows, line_numbers, width, reference)
+    label_index = _label_index(path, label_column, width, names)
+    cells = np.array(rows, dtype=str).reshape(len(rows), width)  # (n, fields)
+    value_columns = [j for j in range(width) if j != label_index]
+
+    def where(i: int, column: int) -> str:
+        title = f" ('{names[column]}')" if names is not None else ""
+        return f"{path}: line {line_numbers[i]}, column {column + 1}{title}"
+
+    hint = "" if label_index is not None else _LABEL_HINT + note
+    values = _parse_cells(cells[:, value_columns], lambda i, j: where(i, value_columns[j]), hint)
+    return RawSeries(
+        values=values[:, None, :],  # (n, 1, L): delimited files are univariate
+        labels=None if label_index is None else cells[:, label_index],
+        name=name or path.stem,
+        source=str(path),
+        locate=lambda i, c, t: where(i, value_columns[t]),
+        locate_label=lambda i: where(i, label_index),  # type: ignore[arg-type]
+    )
+
+
+def _guess_delimiter(path: Path) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        first = handle.readline()
+    # The separator that splits the first line most often; a single column needs none.
+    counts = {sep: first.count(sep) for sep in (",", "\t", ";")}
+    best = max(counts, key=counts.__getitem__)
+    return best if counts[best] else ","
+
+
+def _read_rows(path: Path, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    rows, line_numbers = [], []
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle, delimiter=delimiter)
+        try:
+            for row in reader:
+                if len(row) > 1 or (row and row[0].strip()):  # blank lines separate nothing
+                    rows.append(row)
+                    line_numbers.append(reader.line_num)
+        except csv.Error as error:
+            raise DataError(f"{path}: line {reader.line_num}: cannot parse the file ({error}).") from None
+        except UnicodeDecodeError as error:
+            raise DataError(f"{path}: not a text file ({error}); expected CSV/TSV text.") from None
+    return rows, line_numbers
+
+
+def _is_number(cell: str) -> bool:
+    try:
+        float(cell)
+    except ValueError:
+        return cell.strip().lower() in _MISSING_CELLS
+    return True
+
+
+def _looks_like_header(first_row: list[str], label_column: LabelColumn) -> bool:
+    label = None if label_column is None else int(label_column) % max(len(first_row), 1)  # type: ignore[arg-type]
+    return any(not _is_number(cell) for j, cell in enumerate(first_row) if j != label)
+
+
+def _reject_ragged(
+    path: Path, rows: list[list[str]], line_numbers: list[int], width: int, reference: str
+) -> None:
+    for row, line in zip(rows, line_numbers, strict=True):
+        if len(row) != width:
+            raise DataError(
+                f"{path}: line {line} has {len(row)} fields but {reference} has {width}. Every row must have "
+                f"the same number of fields; end a shorter series with empty cells or NaN up to that width."
+            )
+
+
+def _label_index(path: Path, label_column: LabelColumn, width: int, names: list[str] | None) -> int | None:
+    if label_column is None:
+        return None
+    if isinstance(label_column, str):
+        if names is None:
+            raise DataError(
+                f"{path}: label_column='{label_column}' names a column, but the file has no header row; "
+                f"pass the label column's 0-based index instead."
+            )
+        if label_column not in names:
+            shown = ", ".join(names[:10]) + (", ..." if len(names) > 10 else "")
+            raise DataError(f"{path}: no column named '{label_column}' for labels; columns: {shown}.")
+        return names.index(label_column)
+    if not -width <= label_column < width:
+        raise DataError(f"{path}: label_column={label_column} is out of range for {width} columns (0-based).")
+    return label_column % width
+
+
+def _parse_cells(cells: np.ndarray, where: Callable[[int, int], str], hint: str) -> np.ndarray:
+    """Convert a string array (n, L) to float64 with NaN for missing cells; name the first bad cell."""
+    try:
+        return cells.astype(np.float64)  # fast path: every cell is a number or "NaN"
+    except ValueError:
+        pass
+    text = np.where(np.isin(cells, _MISSING_SPELLINGS), "nan", cells)
+    try:
+        return text.astype(np.float64)
+    except ValueError:
+        pass
+    # Slow path, only for files with an odd cell: convert one by one to name the first bad cell.
+    values = np.empty(cells.shape, dtype=np.float64)
+    for (i, j), cell in np.ndenumerate(cells):
+        values[i, j] = _cell_to_float(cell, lambda i=i, j=j: where(i, j), hint)
+    return values
+
+
+def _cell_to_float(cell: str, where: Callable[[], str], hint: str) -> float:
+    try:
+        return float(cell)
+    except ValueError:
+        if cell.strip().lower() in _MISSING_CELLS:
+            return np.nan
+    raise DataError(f"{where()}: '{cell}' is not a number. Fix or remove the cell.{hint}")
+
+
+# ---------------------------------------------------------------------- Parquet
+
+
+def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | None = None) -> RawSeries:
+    """Read a wide Parquet table: one series per row, columns are time steps plus an optional label."""
+    import pandas as pd
+
+    require_file(path)
+    try:
+        table = pd.read_parquet(path)
+    except Exception as error:  # pyarrow raises several types for a file that is not Parquet
+        raise DataError(f"{path}: cannot read as Parquet ({type(error).__name__}: {error}).") from None
+    columns = [str(column) for column in table.columns]
+    label_index = _label_index(path, label_column, len(columns), columns)
+    value_columns = [j for j in range(len(columns)) if j != label_index]
+
+    def where(i: int, column: int) -> str:
+        return f"{path}: row {i + 1} (1-based), column '{columns[column]}'"
+
+    values = np.empty((len(table), len(value_columns)), dtype=np.float64)
+    for k, j in enumerate(value_columns):
+        values[:, k] = _numeric_column(table.iloc[:, j], lambda i, j=j: where(i, j))
+    return RawSeries(
+        values=values[:, None, :],
+        labels=None
+        if label_index is None
+        else table.iloc[:, label_index].to_numpy(dtype=object, na_value=None),
+        name=name or path.stem,
+        source=str(path),
+        locate=lambda i, c, t: where(i, value_columns[t]),
+        locate_label=lambda i: where(i, label_index),  # type: ignore[arg-type]
+    )
+
+
+def _numeric_column(column, where) -> np.ndarray:
+    import pandas as pd
+
+    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    parsed = pd.to_numeric(column, errors="coerce")
+    bad = np.flatnonzero(parsed.isna().to_numpy() & column.notna().to_numpy())
+    if len(bad):
+        hint = " If this column holds class labels, pass label_column=<its name or 0-based index>."
+        raise DataError(f"{where(int(bad[0]))}: '{column.iloc[bad[0]]}' is not a number.{hint}")
+    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+# ---------------------------------------------------------------------- NumPy
+
+
+def read_numpy(path: Path, *, name: str | None = None) -> RawSeries:
+    """Read ``.npy`` (the array X) or ``.npz`` (arrays ``X`` and optional ``y``).
+
+    X has shape (n, L) or (n, C, L); trailing NaN marks a shorter series. Pickled object arrays are
+    refused, since loading them could run code.
+    """
+    require_file(path)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+        if isinstance(loaded, np.ndarray):
+            X, y = loaded, None
+        else:
+            with loaded:
+                X, y = _numpy_arrays(path, loaded)
+    except DataError:
+        raise
+    except (ValueError, OSError, EOFError) as error:
+        raise DataError(
+            f"{path}: cannot read as a NumPy file ({error}). Save plain numeric arrays with np.save / "
+            f"np.savez (no object dtype: pickles are refused because loading them can run code)."
+        ) from None
+    raw = raw_from_arrays(X, y, source=str(path))
+    raw.name = name or path.stem
+    return raw
+
+
+def _numpy_arrays(path: Path, loaded) -> tuple[np.ndarray, np.ndarray | None]:
+    keys = list(loaded.keys())
+    if "X" not in keys:
+        raise DataError(f"{path}: an .npz file needs an array named 'X' (and optionally 'y'); found {keys}.")
+    return loaded["X"], loaded["y"] if "y" in keys else None
+
+
+# ---------------------------------------------------------------------- aeon .ts
+
+
+def read_ts(path: Path, *, name: str | None = None) -> RawSeries:
+    """Read an aeon/sktime ``.ts`` file; unequal-length series are padded with NaN here."""
+    from aeon.datasets import load_from_ts_file
+
+    require_file(path)
+    try:
+        X, y = load_from_ts_file(str(path))
+    except Exception as error:  # aeon raises IOError/ValueError/TypeError for malformed files
+        raise DataError(f"{path}: cannot read as a .ts file ({type(error).__name__}: {error}).") from None
+    raw = raw_from_arrays(pad_with_nan(X), y, source=str(path))
+    raw.name = name or path.stem
+    raw.locate_label = lambda i: f"{path}: label of series {i} (0-based)"
+    return raw
+
+
+def pad_with_nan(X) -> np.ndarray:
+    """aeon returns unequal-length data as a list of (C, L_i) arrays; stack them as (n, C, max L_i)."""
+    if isinstance(X, np.ndarray):
+        return X
+    longest = max(series.shape[-1] for series in X)
+    padded = np.full((len(X), X[0].shape[0], longest), np.nan)
+    for i, series in enumerate(X):
+        padded[i, :, : series.shape[-1]] = series
+    return padded

@@ -1,0 +1,236 @@
+"""The user's own files: CSV/TSV, NumPy, Parquet; and every bad input with the place it names."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from timevqvdm.data import DataError, DataFileNotFoundError, load_dataset
+
+
+def _rows(rng, n=4, length=10):
+    return np.round(1.0 + rng.standard_normal((n, length)), 4)
+
+
+def _write_csv(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def _csv_lines(values, labels=None, sep=",", header=None):
+    lines = [] if header is None else [sep.join(header)]
+    for i, row in enumerate(values):
+        cells = [str(v) for v in row]
+        lines.append(sep.join(cells if labels is None else [str(labels[i]), *cells]))
+    return lines
+
+
+# ---------------------------------------------------------------------- good files
+
+
+def test_csv_with_header_and_label_column_by_name(tmp_path, rng):
+    values = _rows(rng)
+    header = ["label", *(f"t{j}" for j in range(10))]
+    path = _write_csv(tmp_path / "mine.csv", _csv_lines(values, ["cat", "dog", "dog", "cat"], header=header))
+    data = load_dataset(path, label_column="label")
+    assert data.name == "mine" and data.X.shape == (4, 1, 10)
+    assert data.classes == ["cat", "dog"] and data.y.tolist() == [0, 1, 1, 0]
+    np.testing.assert_allclose(data.to_original_units(data.X[:, 0]), values, rtol=1e-5, atol=1e-5)
+
+
+def test_csv_label_column_by_index_from_the_end_without_header(tmp_path, rng):
+    values = _rows(rng)
+    lines = [
+        f"{','.join(map(str, row))},{label}" for row, label in zip(values, [1.0, 2.0, 2.0, 2.0], strict=True)
+    ]
+    data = load_dataset(_write_csv(tmp_path / "end.csv", lines), label_column=-1)
+    assert data.classes == ["1", "2"] and data.class_counts().tolist() == [1, 3] and data.length == 10
+
+
+def test_csv_without_labels_and_header_detection(tmp_path, rng):
+    values = _rows(rng)
+    plain = load_dataset(_write_csv(tmp_path / "plain.csv", _csv_lines(values)))
+    assert plain.y is None and plain.classes == [] and plain.X.shape == (4, 1, 10)
+    named = _csv_lines(values, header=[f"t{j}" for j in range(10)])
+    assert load_dataset(_write_csv(tmp_path / "named.csv", named)).n_series == 4  # header row skipped
+
+
+@pytest.mark.parametrize(
+    ("suffix", "sep", "delimiter"), [(".tsv", "\t", None), (".csv", ";", None), (".txt", "|", "|")]
+)
+def test_other_delimiters(tmp_path, rng, suffix, sep, delimiter):
+    path = _write_csv(tmp_path / f"data{suffix}", _csv_lines(_rows(rng), [0, 1, 0, 1], sep=sep))
+    data = load_dataset(path, label_column=0, delimiter=delimiter)
+    assert data.X.shape == (4, 1, 10) and data.classes == ["0", "1"]
+
+
+def test_csv_trailing_empty_cells_mark_shorter_series(tmp_path, rng):
+    values = _rows(rng).astype(object)
+    values[1, 7:] = ""
+    data = load_dataset(_write_csv(tmp_path / "var.csv", _csv_lines(values, [1, 2, 1, 2])), label_column=0)
+    assert data.mask.sum(axis=1).tolist() == [10, 7, 10, 10]
+
+
+def test_numpy_files(tmp_path, rng):
+    X = rng.standard_normal((5, 2, 12))
+    np.save(tmp_path / "x.npy", X)
+    assert load_dataset(tmp_path / "x.npy").X.shape == (5, 2, 12)
+    np.savez(tmp_path / "xy.npz", X=X[:, 0], y=np.array(["a", "b", "a", "b", "b"]))
+    data = load_dataset(tmp_path / "xy.npz")
+    assert data.X.shape == (5, 1, 12) and data.classes == ["a", "b"]
+    np.savez(tmp_path / "x_only.npz", X=X)
+    assert load_dataset(tmp_path / "x_only.npz").y is None
+
+
+def test_parquet_wide_table(tmp_path, rng):
+    values = _rows(rng)
+    values[2, 8:] = np.nan  # a shorter series
+    table = pd.DataFrame(values, columns=[f"t{j}" for j in range(10)])
+    table.insert(0, "species", ["a", "b", "a", "b"])
+    table.to_parquet(tmp_path / "wide.parquet")
+    by_name = load_dataset(tmp_path / "wide.parquet", label_column="species")
+    assert by_name.X.shape == (4, 1, 10) and by_name.classes == ["a", "b"]
+    assert by_name.mask.sum(axis=1).tolist() == [10, 10, 8, 10]
+    assert load_dataset(tmp_path / "wide.parquet", label_column=0).y.tolist() == [0, 1, 0, 1]
+
+
+def test_held_out_file_with_training_stats_and_classes(tmp_path, rng):
+    train = load_dataset(
+        _write_csv(tmp_path / "train.csv", _csv_lines(_rows(rng), ["a", "b", "a", "b"])), label_column=0
+    )
+    held_out = _write_csv(tmp_path / "held.csv", _csv_lines(_rows(rng, n=2), ["b", "b"]))
+    test = load_dataset(held_out, label_column=0, stats=train.stats, classes=train.classes)
+    assert test.stats == train.stats and test.y.tolist() == [1, 1]
+    with pytest.raises(DataError, match=r"held.csv: line 1, column 1: class 'c' does not occur"):
+        load_dataset(
+            _write_csv(held_out, _csv_lines(_rows(rng, n=2), ["c", "b"])), label_column=0, classes=["a", "b"]
+        )
+
+
+# ---------------------------------------------------------------------- bad files
+
+
+def test_nan_inside_a_csv_series_names_line_and_column(tmp_path, rng):
+    values = _rows(rng).astype(object)
+    values[2, 3] = "nan"
+    path = _write_csv(
+        tmp_path / "gap.csv", _csv_lines(values, [1, 2, 1, 2], header=["y", *map(str, range(10))])
+    )
+    with pytest.raises(
+        DataError, match=r"gap.csv: line 4, column 5 \('3'\): missing value .* inside a series"
+    ):
+        load_dataset(path, label_column="y")
+
+
+def test_infinite_value_names_line_and_column(tmp_path, rng):
+    values = _rows(rng).astype(object)
+    values[0, 9] = "inf"
+    with pytest.raises(DataError, match=r"inf.csv: line 1, column 10: infinite value"):
+        load_dataset(_write_csv(tmp_path / "inf.csv", _csv_lines(values)))
+
+
+def test_non_numeric_cell_names_line_and_column(tmp_path, rng):
+    values = _rows(rng).astype(object)
+    values[2, 4] = "1,5".replace(",", ".") + "x"
+    path = _write_csv(tmp_path / "text.csv", _csv_lines(values, [1, 2, 1, 2]))
+    with pytest.raises(DataError, match=r"text.csv: line 3, column 6: '1.5x' is not a number"):
+        load_dataset(path, label_column=0)
+
+
+def test_text_labels_without_label_column_get_a_hint(tmp_path, rng):
+    path = _write_csv(tmp_path / "labels.csv", _csv_lines(_rows(rng), ["cat", "dog", "cat", "dog"]))
+    with pytest.raises(
+        DataError,
+        match=r"labels.csv: line 2, column 1 \('cat'\): 'dog' is not a number.* label_column=.*line 1 was taken as a header",
+    ):
+        load_dataset(path)
+
+
+def test_ragged_rows(tmp_path, rng):
+    lines = _csv_lines(_rows(rng))
+    lines[2] = lines[2].rsplit(",", 1)[0]  # one value fewer on line 3
+    with pytest.raises(DataError, match=r"ragged.csv: line 3 has 9 fields but line 1 has 10"):
+        load_dataset(_write_csv(tmp_path / "ragged.csv", lines))
+
+
+def test_too_few_series_and_too_short_series(tmp_path, rng):
+    with pytest.raises(DataError, match=r"one.csv: found 1 series; at least 2"):
+        load_dataset(_write_csv(tmp_path / "one.csv", _csv_lines(_rows(rng, n=1))))
+    with pytest.raises(DataError, match=r"short.csv: series have at most 5 time steps; at least 8"):
+        load_dataset(_write_csv(tmp_path / "short.csv", _csv_lines(_rows(rng, length=5))))
+    with pytest.raises(DataError, match=r"empty.csv: the file is empty"):
+        load_dataset(_write_csv(tmp_path / "empty.csv", []))
+
+
+def test_missing_label_cell(tmp_path, rng):
+    path = _write_csv(tmp_path / "nolabel.csv", _csv_lines(_rows(rng), [1, "", 2, 1]))
+    with pytest.raises(DataError, match=r"nolabel.csv: line 2, column 1: missing class label"):
+        load_dataset(path, label_column=0)
+
+
+def test_bad_label_column(tmp_path, rng):
+    path = _write_csv(tmp_path / "h.csv", _csv_lines(_rows(rng), header=[f"t{j}" for j in range(10)]))
+    with pytest.raises(DataError, match=r"h.csv: no column named 'label' for labels; columns: t0, t1"):
+        load_dataset(path, label_column="label")
+    with pytest.raises(DataError, match=r"label_column=12 is out of range for 10 columns"):
+        load_dataset(path, label_column=12)
+
+
+def test_missing_and_unsupported_files(tmp_path):
+    with pytest.raises(DataFileNotFoundError, match=r"nope.csv: no such file or folder") as caught:
+        load_dataset(tmp_path / "nope.csv")
+    assert isinstance(caught.value, FileNotFoundError)
+    with pytest.raises(DataFileNotFoundError, match=r"no such file or folder"):
+        load_dataset("data/nope.csv")
+    (tmp_path / "sheet.xlsx").write_bytes(b"PK")
+    with pytest.raises(DataError, match=r"sheet.xlsx: unsupported file type '.xlsx'"):
+        load_dataset(tmp_path / "sheet.xlsx")
+
+
+def test_a_single_file_has_no_test_split(tmp_path, rng):
+    path = _write_csv(tmp_path / "one_split.csv", _csv_lines(_rows(rng)))
+    with pytest.raises(DataError, match=r"a single file has no test split.*stats=train.stats"):
+        load_dataset(path, split="test")
+
+
+def test_bad_numpy_files(tmp_path, rng):
+    np.savez(tmp_path / "wrong_key.npz", data=rng.standard_normal((3, 10)))
+    with pytest.raises(DataError, match=r"wrong_key.npz: an .npz file needs an array named 'X'.*\['data'\]"):
+        load_dataset(tmp_path / "wrong_key.npz")
+    np.save(tmp_path / "objects.npy", np.array([np.zeros(9), np.zeros(10)], dtype=object), allow_pickle=True)
+    with pytest.raises(DataError, match=r"objects.npy: cannot read as a NumPy file.*pickles are refused"):
+        load_dataset(tmp_path / "objects.npy")
+    X = rng.standard_normal((3, 10))
+    X[1, 2] = np.nan
+    np.save(tmp_path / "gap.npy", X)
+    with pytest.raises(
+        DataError, match=r"gap.npy: X\[1, 2\] \(series 1, time step 2, 0-based\): missing value"
+    ):
+        load_dataset(tmp_path / "gap.npy")
+    with pytest.raises(DataError, match=r"label_column and delimiter apply to CSV/TSV/Parquet files only"):
+        load_dataset(tmp_path / "gap.npy", label_column=0)
+
+
+def test_bad_parquet_cell_names_row_and_column(tmp_path, rng):
+    table = pd.DataFrame(_rows(rng), columns=[f"t{j}" for j in range(10)])
+    table["t6"] = table["t6"].astype(str)  # a text column, as from a spreadsheet export
+    table.loc[2, "t6"] = "oops"
+    table.to_parquet(tmp_path / "bad.parquet")
+    with pytest.raises(
+        DataError, match=r"bad.parquet: row 3 \(1-based\), column 't6': 'oops' is not a number"
+    ):
+        load_dataset(tmp_path / "bad.parquet")
+    (tmp_path / "fake.parquet").write_text("not parquet")
+    with pytest.raises(DataError, match=r"fake.parquet: cannot read as Parquet"):
+        load_dataset(tmp_path / "fake.parquet")
+
+
+def test_parquet_missing_label_names_row_and_column(tmp_path, rng):
+    table = pd.DataFrame(_rows(rng), columns=[f"t{j}" for j in range(10)])
+    table["kind"] = ["a", None, "b", "a"]
+    table.to_parquet(tmp_path / "labels.parquet")
+    with pytest.raises(
+        DataError, match=r"labels.parquet: row 2 \(1-based\), column 'kind': missing class label"
+    ):
+        load_dataset(tmp_path / "labels.parquet", label_column="kind")
