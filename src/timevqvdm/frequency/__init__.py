@@ -1,0 +1,7 @@
+"""STFT low/high frequency split and its exact inverse: pure functions, no module state."""
+
+from __future__ import annotations
+
+from timevqvdm.frequency.stft import istft, split_frequencies, stft, zero_pad_hf, zero_pad_lf
+
+__all__ = ["istft", "split_frequencies", "stft", "zero_pad_hf", "zero_pad_lf"]

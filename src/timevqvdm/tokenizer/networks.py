@@ -1,0 +1,149 @@
+"""Encoder and decoder of one band's VQ-VAE (thesis 2.5.1, 3.3).
+
+Both work on spectrograms ``(B, 2C, H, W)`` and only ever resample the time axis ``W``: the frequency axis
+``H`` (5 rows for ``n_fft = 8``) is too short to compress. Each down-sampling block halves the width,
+``W -> floor(W / 2)``; the decoder's transposed convolutions double it and add one column where the
+encoder dropped one, so decoding returns exactly the spectrogram width the encoder saw.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+from torch import Tensor, nn
+
+from timevqvdm.tokenizer.latent import grid_to_prior, prior_to_grid
+
+# Kernel (3, 4), stride (1, 2), padding (1, 1): keeps H and maps W to floor(W / 2) (thesis 2.5.1).
+_KERNEL = (3, 4)
+_STRIDE = (1, 2)
+_PADDING = (1, 1)
+
+
+def n_downsample(width: int, lo: int, hi: int) -> int:
+    """Number of halvings that bring a spectrogram width into ``[lo, hi]`` (thesis 3.3).
+
+    The smallest ``n`` with ``floor(width / 2**n) <= hi``. When ``hi >= 2 * lo - 1`` (as for the defaults
+    (16, 31) and (64, 127)) that width is also ``>= lo`` unless ``width`` itself is already below ``lo``,
+    in which case no down-sampling is done (``n = 0``).
+
+    >>> n_downsample(193, 16, 31), n_downsample(193, 64, 127)
+    (3, 1)
+    """
+    if not 1 <= lo <= hi:
+        raise ValueError(f"width range must satisfy 1 <= lo <= hi, got ({lo}, {hi})")
+    n = 0
+    while width > hi:
+        width //= 2
+        n += 1
+    return n
+
+
+def downsampled_widths(width: int, n_down: int) -> list[int]:
+    """Widths before and after each down-sampling block: ``[W, W // 2, ..., W // 2**n]``."""
+    widths = [width]
+    for _ in range(n_down):
+        widths.append(widths[-1] // 2)
+    if widths[-1] < 1:
+        raise ValueError(f"width {width} cannot be halved {n_down} times")
+    return widths
+
+
+class ResBlock(nn.Module):
+    """Pre-activation residual block: ``x + Conv3x3(LeakyReLU(BN(x)))``; shape ``(B, C, H, W)`` kept."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.BatchNorm2d(channels),
+            nn.LeakyReLU(),
+            nn.Conv2d(channels, channels, kernel_size=3, padding=1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x + self.body(x)
+
+
+def _res_stack(channels: int, n_blocks: int) -> nn.Sequential:
+    # The closing norm + activation hands a normalised signal to the next linear layer.
+    blocks = [ResBlock(channels) for _ in range(n_blocks)]
+    return nn.Sequential(*blocks, nn.BatchNorm2d(channels), nn.LeakyReLU())
+
+
+def _down_block(channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(channels, channels, _KERNEL, _STRIDE, _PADDING),
+        nn.BatchNorm2d(channels),
+        nn.LeakyReLU(),
+    )
+
+
+def _up_block(channels: int, extra_column: int) -> nn.Sequential:
+    # ConvTranspose2d with this kernel/stride/padding maps w -> 2w; output_padding adds the column that
+    # floor(W / 2) dropped for odd W, so the block returns exactly the width its encoder block received.
+    return nn.Sequential(
+        nn.ConvTranspose2d(channels, channels, _KERNEL, _STRIDE, _PADDING, output_padding=(0, extra_column)),
+        nn.BatchNorm2d(channels),
+        nn.LeakyReLU(),
+    )
+
+
+class Encoder(nn.Module):
+    """Spectrogram ``(B, in_channels, H, W)`` -> continuous latent ``(B, H*latent_dim, W // 2**n_down)``.
+
+    A 3x3 input convolution to ``hidden_channels``, ``n_down`` down-sampling blocks, ``n_res_blocks``
+    residual blocks, then a per-position linear projection ``hidden_channels -> latent_dim`` (thesis 3.3:
+    64 channels inside, 4-dimensional tokens outside). The output is in the priors' layout, see
+    `timevqvdm.tokenizer.latent`.
+    """
+
+    def __init__(
+        self, *, in_channels: int, hidden_channels: int, latent_dim: int, n_down: int, n_res_blocks: int
+    ) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(in_channels, hidden_channels, kernel_size=3, padding=1)
+        self.down = nn.Sequential(*[_down_block(hidden_channels) for _ in range(n_down)])
+        self.res = _res_stack(hidden_channels, n_res_blocks)
+        self.proj = nn.Linear(hidden_channels, latent_dim)
+
+    def forward(self, u: Tensor) -> Tensor:
+        h = self.res(self.down(self.stem(u)))  # (B, hidden, H, W')
+        return grid_to_prior(self.proj(h.permute(0, 2, 3, 1)))  # (B, H, W', d) -> (B, H*d, W')
+
+
+class Decoder(nn.Module):
+    """Latent ``(B, H*latent_dim, widths[-1])`` -> spectrogram ``(B, out_channels, H, widths[0])``.
+
+    Mirrors `Encoder`: linear projection ``latent_dim -> hidden_channels``, residual blocks, one
+    transposed-convolution block per down-sampling block, and a 3x3 output convolution without activation.
+
+    Args:
+        widths: the encoder's widths before and after each down-sampling block (`downsampled_widths`);
+            fixes which up-sampling blocks add an extra column.
+    """
+
+    def __init__(
+        self,
+        *,
+        out_channels: int,
+        hidden_channels: int,
+        latent_dim: int,
+        height: int,
+        widths: list[int],
+        n_res_blocks: int,
+    ) -> None:
+        super().__init__()
+        self.height = height
+        self.widths = list(widths)
+        self.proj = nn.Linear(latent_dim, hidden_channels)
+        self.res = _res_stack(hidden_channels, n_res_blocks)
+        extra = [wide - 2 * narrow for wide, narrow in itertools.pairwise(widths)]
+        self.up = nn.Sequential(*[_up_block(hidden_channels, e) for e in reversed(extra)])
+        self.head = nn.Conv2d(hidden_channels, out_channels, kernel_size=3, padding=1)
+
+    def forward(self, z: Tensor) -> Tensor:
+        if z.shape[-1] != self.widths[-1]:
+            raise ValueError(f"decoder expects latent width {self.widths[-1]}, got {z.shape[-1]}")
+        h = self.proj(prior_to_grid(z, self.height))  # (B, H, W', hidden)
+        h = self.res(h.permute(0, 3, 1, 2))  # (B, hidden, H, W')
+        return self.head(self.up(h))  # (B, out_channels, H, W)
