@@ -1,0 +1,37 @@
+"""The noise process of stage 2: schedule, training loss, guidance and samplers.
+
+It knows nothing about VQ or about the network: losses and samplers take the network (or a `model_fn`) as an
+argument, as DiT's `gaussian_diffusion.py` does.
+"""
+
+from __future__ import annotations
+
+from timevqvdm.diffusion.guidance import guided_model_fn
+from timevqvdm.diffusion.loss import diffusion_loss, drop_classes, quasi_uniform_times
+from timevqvdm.diffusion.prediction import PREDICTIONS, to_eps, training_target
+from timevqvdm.diffusion.samplers import (
+    SAMPLERS,
+    get_sampler,
+    rescale_latent,
+    sample_ancestral,
+    sample_ddim,
+)
+from timevqvdm.diffusion.schedule import alpha_sigma, log_snr, sampling_times
+
+__all__ = [
+    "PREDICTIONS",
+    "SAMPLERS",
+    "alpha_sigma",
+    "diffusion_loss",
+    "drop_classes",
+    "get_sampler",
+    "guided_model_fn",
+    "log_snr",
+    "quasi_uniform_times",
+    "rescale_latent",
+    "sample_ancestral",
+    "sample_ddim",
+    "sampling_times",
+    "to_eps",
+    "training_target",
+]

@@ -1,0 +1,9 @@
+"""Stage 2's networks: the 1D U-Net denoiser and its conditioning, the latent scaler, one band's prior."""
+
+from __future__ import annotations
+
+from timevqvdm.prior.latent_prior import LatentPrior, build_prior
+from timevqvdm.prior.scaler import LatentScaler
+from timevqvdm.prior.unet import UNet1D
+
+__all__ = ["LatentPrior", "LatentScaler", "UNet1D", "build_prior"]

@@ -1,0 +1,272 @@
+"""The 1D U-Net denoiser of stage 2 (thesis 2.5.2 and 3.3).
+
+    z_t (B, C, W) --[cat cond up-scaled to W]--> input conv -> down levels -> middle -> up levels -> out conv
+                                                                 |________ skips ________^
+
+Each level holds two residual blocks (weight-standardised convs, GroupNorm, SiLU; the time/class embedding
+gives a scale and shift after the first GroupNorm) and pre-norm linear attention. Between levels a strided
+conv halves the width; on the way up the width is restored to the skip's exact length, so odd widths work.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+class UNet1D(nn.Module):
+    """Noise (or velocity) predictor `forward(z, t, y, cond=None) -> (B, in_channels, W)`.
+
+    channels: width of each level, top to bottom; len(channels) levels and len(channels) - 1 down-samplings,
+    so W must be at least 2 ** (len(channels) - 1). n_classes: real classes; label n_classes is the null
+    (unconditional) class. cond_channels: channels of the input condition (the scaled LF latent for the HF
+    prior), 0 for none. emb_dim: size of the time and of the class embedding (concatenated: 2 * emb_dim).
+    """
+
+    def __init__(
+        self,
+        *,
+        in_channels: int,
+        channels: tuple[int, ...] = (64, 128, 256),
+        n_classes: int,
+        cond_channels: int = 0,
+        emb_dim: int = 256,
+        groups: int = 4,
+        attn_heads: int = 4,
+        attn_head_dim: int = 32,
+    ) -> None:
+        super().__init__()
+        _check_arguments(channels, emb_dim, groups)
+        self.in_channels, self.cond_channels, self.n_classes = in_channels, cond_channels, n_classes
+        self.channels = tuple(channels)
+        cond_dim = 2 * emb_dim
+        attn = {"heads": attn_heads, "head_dim": attn_head_dim}
+
+        self.time_embedding = TimeEmbedding(emb_dim)
+        self.class_embedding = nn.Embedding(n_classes + 1, emb_dim)  # + 1: the null class
+        # The condition is concatenated to z_t before this conv, so the conv is the learned part of its path.
+        self.input_conv = nn.Conv1d(in_channels + cond_channels, channels[0], 3, padding=1)
+        below = [*channels[1:], None]  # the channels each level down-samples to; None at the bottom
+        above = [None, *channels[:-1]]  # the channels each up level up-samples to; None at the top
+        self.down = nn.ModuleList(
+            DownLevel(c, c_next, cond_dim, groups, **attn) for c, c_next in zip(channels, below, strict=True)
+        )
+        self.middle = MiddleBlock(channels[-1], cond_dim, groups, **attn)
+        self.up = nn.ModuleList(
+            UpLevel(c, c_prev, cond_dim, groups, **attn)
+            for c, c_prev in reversed(list(zip(channels, above, strict=True)))
+        )
+        # PyTorch's default init rather than zeros: a zero output conv would give every layer below it a zero
+        # gradient on the first step; the default start costs a slightly larger first loss and nothing else.
+        self.output_conv = nn.Conv1d(channels[0], in_channels, 1)
+
+    def forward(self, z: Tensor, t: Tensor, y: Tensor, cond: Tensor | None = None) -> Tensor:
+        """z: (B, C, W) noisy latent; t: (B,) diffusion time in [0, 1]; y: (B,) int64 in [0, n_classes];
+        cond: (B, cond_channels, W') or None, any width W'. Returns (B, C, W)."""
+        self._check_inputs(z, cond)
+        emb = torch.cat([self.time_embedding(t), self.class_embedding(y)], dim=1)  # (B, 2 * emb_dim)
+        x = self.input_conv(self._with_condition(z, cond))  # (B, channels[0], W)
+        skips = []
+        for level in self.down:
+            skip, x = level(x, emb)
+            skips.append(skip)
+        x = self.middle(x, emb)
+        for level in self.up:
+            skip = skips.pop()
+            x = level(x, skip, emb, out_width=skips[-1].shape[-1] if skips else None)
+        return self.output_conv(x)
+
+    def _with_condition(self, z: Tensor, cond: Tensor | None) -> Tensor:
+        """Up-scale the condition to z's width (linear interpolation) and stack it on the channel axis."""
+        if cond is None:
+            return z
+        cond = F.interpolate(cond.to(z.dtype), size=z.shape[-1], mode="linear", align_corners=False)
+        return torch.cat([z, cond], dim=1)
+
+    def _check_inputs(self, z: Tensor, cond: Tensor | None) -> None:
+        if z.ndim != 3 or z.shape[1] != self.in_channels:
+            raise ValueError(f"z must be (B, {self.in_channels}, W), got {tuple(z.shape)}")
+        min_width = 2 ** (len(self.channels) - 1)
+        if z.shape[-1] < min_width:
+            raise ValueError(
+                f"width {z.shape[-1]} is too short for {len(self.channels)} levels (>= {min_width})"
+            )
+        if (cond is None) != (self.cond_channels == 0):
+            expected = f"cond with {self.cond_channels} channels" if self.cond_channels else "no cond"
+            raise ValueError(f"this network expects {expected}, got {'none' if cond is None else 'one'}")
+        if cond is not None and (cond.ndim != 3 or cond.shape[:2] != (z.shape[0], self.cond_channels)):
+            raise ValueError(
+                f"cond must be ({z.shape[0]}, {self.cond_channels}, W'), got {tuple(cond.shape)}"
+            )
+
+
+class TimeEmbedding(nn.Module):
+    """t in [0, 1] -> sinusoidal features of 1000 t -> MLP, (B,) -> (B, dim).
+
+    The factor 1000 follows VDM's code (thesis 3.3): on [0, 1] the sinusoids barely change and the network
+    could not tell times apart.
+    """
+
+    def __init__(self, dim: int) -> None:
+        super().__init__()
+        self.dim = dim
+        self.mlp = nn.Sequential(nn.Linear(dim, dim), nn.SiLU(), nn.Linear(dim, dim))
+
+    def forward(self, t: Tensor) -> Tensor:
+        scaled = 1000.0 * t  # a new tensor: the caller's t is never modified
+        return self.mlp(sinusoidal_features(scaled, self.dim))
+
+
+def sinusoidal_features(x: Tensor, dim: int) -> Tensor:
+    """(B,) -> (B, dim): [sin(x w_k), cos(x w_k)], frequencies w_k from 1 down to 1/10000 (Vaswani et al.)."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(10_000.0) * torch.arange(half, device=x.device) / max(half - 1, 1))
+    angles = x.float()[:, None] * freqs
+    return torch.cat([angles.sin(), angles.cos()], dim=1)
+
+
+class WeightStandardizedConv1d(nn.Conv1d):
+    """Conv1d whose kernel is standardised per output channel before use (Qiao et al. 2019).
+
+    Paired with GroupNorm it keeps activations well scaled for any batch size.
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        eps = 1e-5 if x.dtype == torch.float32 else 1e-3
+        mean = self.weight.mean(dim=(1, 2), keepdim=True)
+        var = self.weight.var(dim=(1, 2), keepdim=True, correction=0)
+        return self._conv_forward(x, (self.weight - mean) * torch.rsqrt(var + eps), self.bias)
+
+
+class ConvBlock(nn.Module):
+    """WS conv (k=3) -> GroupNorm -> optional x (scale + 1) + shift -> SiLU; (B, C_in, W) -> (B, C_out, W)."""
+
+    def __init__(self, c_in: int, c_out: int, groups: int) -> None:
+        super().__init__()
+        self.conv = WeightStandardizedConv1d(c_in, c_out, 3, padding=1)
+        self.norm = nn.GroupNorm(groups, c_out)
+
+    def forward(self, x: Tensor, scale_shift: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        x = self.norm(self.conv(x))
+        if scale_shift is not None:
+            scale, shift = scale_shift
+            x = x * (scale + 1) + shift
+        return F.silu(x)
+
+
+class ResBlock(nn.Module):
+    """Two ConvBlocks and a residual path; the embedding (B, cond_dim) steers the first via PReLU + Linear."""
+
+    def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int) -> None:
+        super().__init__()
+        self.to_scale_shift = nn.Sequential(nn.PReLU(), nn.Linear(cond_dim, 2 * c_out))
+        self.block1 = ConvBlock(c_in, c_out, groups)
+        self.block2 = ConvBlock(c_out, c_out, groups)
+        self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+        scale, shift = self.to_scale_shift(emb)[:, :, None].chunk(2, dim=1)  # (B, c_out, 1) each
+        return self.block2(self.block1(x, (scale, shift))) + self.skip(x)
+
+
+class ChannelLayerNorm(nn.LayerNorm):
+    """LayerNorm over the channel axis of (B, C, W), separately at every position."""
+
+    def forward(self, x: Tensor) -> Tensor:
+        return super().forward(x.transpose(1, 2)).transpose(1, 2)
+
+
+class SelfAttention(nn.Module):
+    """Pre-norm multi-head softmax attention over positions with a residual; (B, C, W) -> (B, C, W)."""
+
+    def __init__(self, dim: int, *, heads: int, head_dim: int) -> None:
+        super().__init__()
+        self.heads, self.head_dim = heads, head_dim
+        self.norm = ChannelLayerNorm(dim)
+        self.to_qkv = nn.Conv1d(dim, 3 * heads * head_dim, 1, bias=False)
+        self.to_out = nn.Conv1d(heads * head_dim, dim, 1)
+
+    def forward(self, x: Tensor) -> Tensor:
+        batch, _, width = x.shape
+        q, k, v = self.to_qkv(self.norm(x)).view(batch, 3, self.heads, self.head_dim, width).unbind(1)
+        out = self._attend(q, k, v)  # (B, heads, head_dim, W)
+        return x + self.to_out(out.reshape(batch, self.heads * self.head_dim, width))
+
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        out = F.scaled_dot_product_attention(q.transpose(2, 3), k.transpose(2, 3), v.transpose(2, 3))
+        return out.transpose(2, 3)
+
+
+class LinearAttention(SelfAttention):
+    """Linear attention (Katharopoulos et al. 2020; Shen et al. 2021): softmax over features for queries and
+    over positions for keys, so the cost is O(W head_dim^2) instead of O(W^2 head_dim)."""
+
+    def _attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+        q = q.softmax(dim=2) * self.head_dim**-0.5
+        k = k.softmax(dim=3)
+        context = torch.einsum("bhdn,bhen->bhde", k, v)  # (B, heads, d, d): a summary over positions
+        return torch.einsum("bhde,bhdn->bhen", context, q)
+
+
+class DownLevel(nn.Module):
+    """Two ResBlocks and linear attention at c channels, then Conv1d(k=4, s=2, p=1) to c_next (W -> W // 2).
+
+    Returns (skip, x): the features before down-sampling and the down-sampled ones (the same at the bottom).
+    """
+
+    def __init__(self, c: int, c_next: int | None, cond_dim: int, groups: int, **attn: int) -> None:
+        super().__init__()
+        self.res1 = ResBlock(c, c, cond_dim, groups)
+        self.res2 = ResBlock(c, c, cond_dim, groups)
+        self.attn = LinearAttention(c, **attn)
+        self.downsample = nn.Conv1d(c, c_next, 4, stride=2, padding=1) if c_next is not None else None
+
+    def forward(self, x: Tensor, emb: Tensor) -> tuple[Tensor, Tensor]:
+        skip = self.attn(self.res2(self.res1(x, emb), emb))
+        return skip, (self.downsample(skip) if self.downsample is not None else skip)
+
+
+class MiddleBlock(nn.Module):
+    """ResBlock, full attention (the width is 2-8 here, so quadratic cost is nothing), ResBlock."""
+
+    def __init__(self, c: int, cond_dim: int, groups: int, **attn: int) -> None:
+        super().__init__()
+        self.res1 = ResBlock(c, c, cond_dim, groups)
+        self.attn = SelfAttention(c, **attn)
+        self.res2 = ResBlock(c, c, cond_dim, groups)
+
+    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+        return self.res2(self.attn(self.res1(x, emb)), emb)
+
+
+class UpLevel(nn.Module):
+    """Concatenate the skip, two ResBlocks and linear attention at c channels, then up-sample to c_prev.
+
+    Up-sampling interpolates to the exact width of the next skip (nearest) and then convolves, so a width
+    W -> floor(W / 2) on the way down comes back to W, odd or even (thesis 2.5.2).
+    """
+
+    def __init__(self, c: int, c_prev: int | None, cond_dim: int, groups: int, **attn: int) -> None:
+        super().__init__()
+        self.res1 = ResBlock(2 * c, c, cond_dim, groups)
+        self.res2 = ResBlock(c, c, cond_dim, groups)
+        self.attn = LinearAttention(c, **attn)
+        self.upsample_conv = nn.Conv1d(c, c_prev, 3, padding=1) if c_prev is not None else None
+
+    def forward(self, x: Tensor, skip: Tensor, emb: Tensor, out_width: int | None) -> Tensor:
+        x = self.attn(self.res2(self.res1(torch.cat([x, skip], dim=1), emb), emb))
+        if self.upsample_conv is None:
+            return x
+        return self.upsample_conv(F.interpolate(x, size=out_width, mode="nearest"))
+
+
+def _check_arguments(channels: tuple[int, ...], emb_dim: int, groups: int) -> None:
+    if not channels:
+        raise ValueError("channels must name at least one level")
+    if any(c % groups for c in channels):
+        raise ValueError(f"every entry of channels {channels} must be divisible by groups={groups}")
+    if emb_dim % 2:
+        raise ValueError(f"emb_dim must be even (sin and cos halves), got {emb_dim}")
