@@ -1,0 +1,103 @@
+"""Does a generator copy its training data? Nearest-neighbour distances to the train and test splits.
+
+A generator that memorises produces series much closer to some training series than real unseen series
+are. The real test split is the yardstick: its own nearest-train distances say how close an honest new
+series typically gets to the training set.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+COPY_QUANTILE = 0.05  # a synthetic series closer to train than 95% of real test series counts as a copy
+
+
+def nearest_distances(
+    queries: np.ndarray, references: np.ndarray, *, exclude_self: bool = False
+) -> np.ndarray:
+    """Euclidean distance from each query series to its nearest reference series.
+
+    Parameters
+    ----------
+    queries : np.ndarray, shape (n, C, L) or (n, D)
+    references : np.ndarray, shape (m, C, L) or (m, D)
+    exclude_self : bool
+        When queries and references are the same set, ignore the zero distance to itself
+        (leave-one-out).
+
+    Returns
+    -------
+    np.ndarray, shape (n,)
+    """
+    q = torch.as_tensor(_flat(queries))
+    r = torch.as_tensor(_flat(references))
+    if q.shape[1] != r.shape[1]:
+        raise ValueError(f"series sizes differ: {q.shape[1]} vs {r.shape[1]}")
+    out = []
+    for start in range(0, len(q), 1024):  # chunks bound the (chunk, m) distance matrix
+        d = torch.cdist(q[start : start + 1024], r)
+        if exclude_self:
+            idx = torch.arange(start, start + len(d))
+            d[torch.arange(len(d)), idx] = float("inf")
+        out.append(d.min(dim=1).values)
+    return torch.cat(out).numpy()
+
+
+def _flat(x: np.ndarray) -> np.ndarray:
+    a = np.asarray(x, dtype=np.float64)
+    return a.reshape(len(a), -1)
+
+
+def memorisation(
+    synthetic: np.ndarray, train: np.ndarray, test: np.ndarray, *, quantile: float = COPY_QUANTILE
+) -> dict[str, float | bool | int]:
+    """Nearest-neighbour memorisation figures for synthetic series, with the real test split as reference.
+
+    For every synthetic series: ``d_train`` (distance to nearest training series) and ``d_test`` (nearest
+    test series). The copy threshold is the ``quantile`` (5th percentile) of the real test series'
+    nearest-train distances; a synthetic series below it is closer to a training series than 95% of real
+    unseen series. An honest generator shows a copy share near ``quantile``; a copier near 1.
+
+    Parameters
+    ----------
+    synthetic : np.ndarray, shape (n_syn, C, L)
+    train, test : np.ndarray, shape (n_train, C, L) and (n_test, C, L)
+        Real splits, in the same units as ``synthetic``.
+    quantile : float
+        Quantile of real test nearest-train distances used as copy threshold.
+
+    Returns
+    -------
+    dict
+        ``median_ratio`` (median of d_train / d_test over synthetic series), ``copy_share`` (share below the
+        threshold), ``suspected_copying`` (copy share above ``quantile`` by more than three binomial
+        standard errors), ``median_d_train``, ``median_d_test``, ``threshold``, and ``real_test_median_ratio``
+        / ``real_test_copy_share`` for the real test split (its d_test is leave-one-out; its copy share is
+        ``quantile`` by construction).
+    """
+    test_d_train = nearest_distances(test, train)
+    test_d_test = nearest_distances(test, test, exclude_self=True)
+    threshold = float(np.quantile(test_d_train, quantile))
+
+    syn_d_train = nearest_distances(synthetic, train)
+    syn_d_test = nearest_distances(synthetic, test)
+    copy_share = float(np.mean(syn_d_train < threshold))
+    n = len(syn_d_train)
+    tolerance = 3.0 * np.sqrt(quantile * (1.0 - quantile) / n)
+    return {
+        "median_ratio": _median_ratio(syn_d_train, syn_d_test),
+        "copy_share": copy_share,
+        "suspected_copying": bool(copy_share > quantile + tolerance),
+        "median_d_train": float(np.median(syn_d_train)),
+        "median_d_test": float(np.median(syn_d_test)),
+        "threshold": threshold,
+        "quantile": quantile,
+        "n_synthetic": n,
+        "real_test_median_ratio": _median_ratio(test_d_train, test_d_test),
+        "real_test_copy_share": float(np.mean(test_d_train < threshold)),
+    }
+
+
+def _median_ratio(d_train: np.ndarray, d_test: np.ndarray) -> float:
+    return float(np.median(d_train / np.maximum(d_test, 1e-12)))
