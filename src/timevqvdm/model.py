@@ -1,0 +1,500 @@
+"""`TimeVQVDM`: the one place that wires stage 1 (the LF/HF VQ-VAE tokenizer) to stage 2 (the diffusion priors).
+
+    model = TimeVQVDM(preset="quick").fit(load_dataset("GunPoint"))
+    synthetic = model.sample(256, labels="proportional", seed=0)
+    model.save("runs/gunpoint")
+
+A saved model is a folder of data: ``model.json`` (config, class names, normalisation, shapes) and one
+safetensors file per network. Loading it runs no code and needs no flags.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from timevqvdm.config import TimeVQVDMConfig, TrainConfig, get_preset
+from timevqvdm.data import TimeSeriesDataset
+from timevqvdm.prior import LatentPrior, build_prior
+from timevqvdm.tokenizer import FrequencyTokenizer, build_tokenizer
+from timevqvdm.training import Trainer
+from timevqvdm.training.checkpoint import (
+    CheckpointError,
+    load_json,
+    load_module_state,
+    load_tensors,
+    save_json,
+    save_tensors,
+)
+
+log = logging.getLogger(__name__)
+
+FORMAT = "timevqvdm-model-1"
+MODEL_JSON = "model.json"
+WEIGHT_FILES = {
+    "tokenizer": "tokenizer.safetensors",
+    "prior_lf": "prior_lf.safetensors",
+    "prior_hf": "prior_hf.safetensors",
+}
+
+
+@dataclass
+class DataInfo:
+    """What the model must remember about its training data (nanoGPT-style: stored in the checkpoint)."""
+
+    name: str
+    n_channels: int
+    length: int
+    classes: list[str]
+    class_counts: list[int]
+    mean: float
+    std: float
+
+    @property
+    def n_classes(self) -> int:
+        return len(self.classes)
+
+
+class TimeVQVDM:
+    """TimeVQVDM generator: fit on a labelled (or unlabelled) set of series, then sample new ones.
+
+    Parameters
+    ----------
+    preset : name of a preset in `timevqvdm.config.PRESETS` ("paper", "quick", ...); ignored when `config`
+        is given.
+    config : a full `TimeVQVDMConfig`.
+    device : "cpu", "cuda", ... for sampling and encoding; default: CUDA when available.
+    progress : show progress bars during training and sampling.
+    """
+
+    def __init__(
+        self,
+        preset: str = "paper",
+        config: TimeVQVDMConfig | None = None,
+        *,
+        device: str | torch.device | None = None,
+        progress: bool = True,
+    ) -> None:
+        self.config = config if config is not None else get_preset(preset)
+        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.progress = progress
+        self.data_info: DataInfo | None = None
+        self.tokenizer: FrequencyTokenizer | None = None
+        self.prior_lf: LatentPrior | None = None
+        self.prior_hf: LatentPrior | None = None
+        self.history: dict[str, Any] = {}
+
+    # ================================================================================================ fit
+    def fit(
+        self,
+        data: TimeSeriesDataset | np.ndarray,
+        y: np.ndarray | Sequence | None = None,
+        *,
+        stages: Sequence[int] = (1, 2),
+        run_dir: str | Path | None = None,
+        resume: bool = False,
+    ) -> TimeVQVDM:
+        """Train stage 1 (tokenizer) and/or stage 2 (priors).
+
+        Parameters
+        ----------
+        data : `TimeSeriesDataset`, or an array of shape (n_series, length) or (n_series, n_channels, length)
+            in original units (normalised here with one global mean and std, as the thesis does).
+        y : labels for an array input (any dtype; encoded in sorted order); None = unconditional only.
+        stages : (1,), (2,) or (1, 2). Stage 2 alone needs a fitted (or loaded) stage 1.
+        run_dir : where training writes metrics.jsonl and checkpoints; needed for `resume`.
+        resume : continue interrupted runs from the checkpoints in `run_dir`.
+        """
+        dataset = self._validate_fit_input(data, y, stages, run_dir, resume)
+        run_dir = Path(run_dir) if run_dir is not None else None
+        if 1 in stages:
+            self._fit_stage1(dataset, run_dir, resume)
+        if 2 in stages:
+            self._fit_stage2(dataset, run_dir, resume)
+        return self
+
+    def _validate_fit_input(self, data, y, stages, run_dir, resume) -> TimeSeriesDataset:
+        stages = tuple(stages)
+        if not stages or any(s not in (1, 2) for s in stages):
+            raise ValueError(f"stages must be a subset of (1, 2), got {stages}")
+        if resume and run_dir is None:
+            raise ValueError("resume=True needs run_dir (where the checkpoints are)")
+        if isinstance(data, TimeSeriesDataset):
+            if y is not None:
+                raise ValueError("pass labels inside the TimeSeriesDataset, not as `y`")
+            dataset = data
+        else:
+            dataset = TimeSeriesDataset.from_arrays(np.asarray(data), None if y is None else np.asarray(y))
+        if dataset.n_series < 2:
+            raise ValueError(f"need at least 2 training series, got {dataset.n_series}")
+        info = DataInfo(
+            name=dataset.name,
+            n_channels=dataset.n_channels,
+            length=dataset.length,
+            classes=[str(c) for c in dataset.classes],
+            class_counts=[int(c) for c in dataset.class_counts()] if dataset.y is not None else [],
+            mean=float(dataset.mean),
+            std=float(dataset.std),
+        )
+        if stages == (2,):
+            if self.tokenizer is None:
+                raise ValueError(
+                    "stage 2 needs a trained stage 1: fit with stages=(1, 2) or load a model first"
+                )
+            if (info.n_channels, info.length) != (self.data_info.n_channels, self.data_info.length):
+                raise ValueError(
+                    f"data shape (channels, length) = {(info.n_channels, info.length)} does not match the "
+                    f"tokenizer's {(self.data_info.n_channels, self.data_info.length)}"
+                )
+        self.data_info = info
+        return dataset
+
+    def _train(self, module: torch.nn.Module, cfg: TrainConfig, data: dict, run_dir, name: str, resume: bool):
+        sub = run_dir / name if run_dir is not None else None
+        trainer = Trainer(module, cfg, sub, seed=self.config.seed, desc=name, progress=self.progress)
+        result = trainer.fit(data, resume=resume)
+        self.history[name] = {
+            "steps": result.steps,
+            "final_loss": result.final_loss,
+            "wall_time": result.wall_time,
+            "median_step_time": result.median_step_time,
+        }
+        return result
+
+    def _fit_stage1(self, dataset: TimeSeriesDataset, run_dir: Path | None, resume: bool) -> None:
+        cfg = self.config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            self.tokenizer = build_tokenizer(dataset.length, dataset.n_channels, cfg.frequency, cfg.tokenizer)
+        x = torch.from_numpy(dataset.X)
+        # The STFT split of the training set is computed once here, not at every step.
+        with torch.no_grad():
+            split = self.tokenizer.split(x)
+        self._train(self.tokenizer, cfg.stage1, split, run_dir, "stage1", resume)
+        _freeze(self.tokenizer.to(self.device))
+        self.prior_lf = self.prior_hf = None  # priors trained on another tokenizer's latents are invalid
+
+    def _fit_stage2(self, dataset: TimeSeriesDataset, run_dir: Path | None, resume: bool) -> None:
+        cfg = self.config
+        _freeze(self.tokenizer.to(self.device))  # stage 1 stays fixed; BatchNorm statistics untouched
+        z_lf, z_hf = self._encode(torch.from_numpy(dataset.X))
+        n_classes = len(self.data_info.classes)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed + 1)
+            self.prior_lf = build_prior(
+                latent_channels=z_lf.shape[1], latent_width=z_lf.shape[2], n_classes=n_classes,
+                cond_channels=0, cfg=cfg.prior, band="lf",
+            )  # fmt: skip
+            self.prior_hf = build_prior(
+                latent_channels=z_hf.shape[1], latent_width=z_hf.shape[2], n_classes=n_classes,
+                cond_channels=z_lf.shape[1], cfg=cfg.prior, band="hf",
+            )  # fmt: skip
+        # Latent standard scalers: fitted on the training set's stage-1 latents, stored with the priors.
+        self.prior_lf.scaler.fit(z_lf)
+        self.prior_hf.scaler.fit(z_hf)
+        z0_lf = self.prior_lf.scaler.transform(z_lf)
+        z0_hf = self.prior_hf.scaler.transform(z_hf)
+        labels = {} if dataset.y is None else {"y": torch.from_numpy(dataset.y).long()}
+        self._train(self.prior_lf, cfg.stage2, {"z0": z0_lf, **labels}, run_dir, "stage2_lf", resume)
+        self._train(
+            self.prior_hf, cfg.stage2, {"z0": z0_hf, "cond": z0_lf, **labels}, run_dir, "stage2_hf", resume
+        )
+        _freeze(self.prior_lf.to(self.device))
+        _freeze(self.prior_hf.to(self.device))
+
+    @torch.no_grad()
+    def _encode(self, x: torch.Tensor, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+        """Continuous stage-1 latents of `x` (B, C, L) -> ((B, H*d, W_lf), (B, H*d, W_hf)) on the CPU."""
+        parts = [self.tokenizer.encode(chunk.to(self.device)) for chunk in x.split(batch_size)]
+        return torch.cat([p[0] for p in parts]).cpu(), torch.cat([p[1] for p in parts]).cpu()
+
+    # ======================================================================================== reconstruct
+    @torch.no_grad()
+    def reconstruct(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Stage-1 reconstruction of `X` (n, L) or (n, C, L) in original units -> (X_lf, X_hf), same units.
+
+        The mean is added to the LF part (it carries the zero frequency), so ``X_lf + X_hf`` approximates X.
+        """
+        self._require(stage1=True)
+        x, squeeze = self._as_model_input(X)
+        info = self.data_info
+        outs_lf, outs_hf = [], []
+        for chunk in x.split(512):
+            x_lf, x_hf = self.tokenizer.reconstruct(chunk.to(self.device))
+            outs_lf.append(x_lf.cpu())
+            outs_hf.append(x_hf.cpu())
+        x_lf = torch.cat(outs_lf).numpy() * info.std + info.mean
+        x_hf = torch.cat(outs_hf).numpy() * info.std
+        return (x_lf[:, 0], x_hf[:, 0]) if squeeze else (x_lf, x_hf)
+
+    def _as_model_input(self, X: np.ndarray) -> tuple[torch.Tensor, bool]:
+        X = np.asarray(X, dtype=np.float32)
+        squeeze = X.ndim == 2
+        if squeeze:
+            X = X[:, None, :]
+        info = self.data_info
+        if X.ndim != 3 or X.shape[1:] != (info.n_channels, info.length):
+            raise ValueError(
+                f"expected shape (n, {info.n_channels}, {info.length}) or (n, {info.length}), got {X.shape}"
+            )
+        return torch.from_numpy((X - info.mean) / info.std), squeeze
+
+    # ============================================================================================= sample
+    @torch.no_grad()
+    def sample(
+        self,
+        n: int,
+        labels: None | int | str | Sequence | np.ndarray = None,
+        *,
+        steps: int | None = None,
+        guidance: float | None = None,
+        rescale: float | None = None,
+        t_max: float | None = None,
+        sampler: str | None = None,
+        seed: int | None = None,
+        batch_size: int | None = None,
+        precision: str = "32",
+        return_bands: bool = False,
+    ) -> TimeSeriesDataset:
+        """Generate `n` new series (thesis Algorithm 4): LF prior, HF prior on the sampled LF, snap both to
+        their codebooks, decode, inverse STFT, add, undo the data normalisation.
+
+        Parameters
+        ----------
+        n : number of series.
+        labels : None = unconditional (null class); a class name or index = all `n` of that class; a sequence
+            of `n` names/indices = one per series; "proportional" = class counts in proportion to the
+            training set (thesis 3.6).
+        steps, guidance, rescale, t_max, sampler : default to ``config.sampling`` (128 steps, w = 1,
+            γ = 0.1, t_max = 0.99, "ancestral"). `guidance` is the classifier-free weight w of Eq. (29).
+        seed : fixes the samples on a given device; None draws fresh entropy.
+        precision : "32" or "bf16" (autocast of the U-Net forward passes).
+        return_bands : also return the LF and HF parts (as attributes ``X_lf`` / ``X_hf``).
+
+        Returns
+        -------
+        TimeSeriesDataset with X of shape (n, n_channels, length) in the training data's original units,
+        y (int64, or None when unconditional) and the training class names.
+        """
+        self._require(stage1=True, stage2=True)
+        s = self.config.sampling
+        steps, guidance = steps or s.steps, s.guidance if guidance is None else guidance
+        rescale, t_max = s.rescale if rescale is None else rescale, s.t_max if t_max is None else t_max
+        sampler, batch_size = sampler or s.sampler, batch_size or s.batch_size
+        if n < 1:
+            raise ValueError(f"n must be >= 1, got {n}")
+        if steps < 1:
+            raise ValueError(f"steps must be >= 1, got {steps}")
+        y = self._resolve_labels(n, labels)
+        if seed is None:
+            seed = int.from_bytes(os.urandom(4), "little")
+        generator = torch.Generator(device=self.device).manual_seed(seed)
+        autocast = self._autocast(precision)
+        outs, lfs, hfs = [], [], []
+        chunks = range(0, n, batch_size)
+        bar = self._progress(len(chunks) * 2 * steps, "sampling")
+        for start in chunks:
+            y_chunk = None if y is None else torch.from_numpy(y[start : start + batch_size]).to(self.device)
+            count = min(batch_size, n - start)
+            kwargs = dict(steps=steps, guidance=guidance, rescale=rescale, t_max=t_max, sampler=sampler,
+                          generator=generator, callback=bar)  # fmt: skip
+            with autocast:
+                z_lf = self.prior_lf.sample(count, y=y_chunk, **kwargs).float()
+                z_hf = self.prior_hf.sample(count, y=y_chunk, cond=z_lf, **kwargs).float()
+            x_lf, x_hf = self._decode_latents(z_lf, z_hf)
+            outs.append((x_lf + x_hf).cpu())
+            lfs.append(x_lf.cpu())
+            hfs.append(x_hf.cpu())
+        if bar is not None:
+            bar.close()
+        info = self.data_info
+        X = torch.cat(outs).numpy() * info.std + info.mean
+        result = TimeSeriesDataset(
+            X=X.astype(np.float32),
+            y=y,
+            classes=list(info.classes),
+            name=f"{info.name} (synthetic)",
+            mask=None,
+            mean=0.0,
+            std=1.0,
+        )
+        if return_bands:
+            result.X_lf = torch.cat(lfs).numpy() * info.std + info.mean
+            result.X_hf = torch.cat(hfs).numpy() * info.std
+        return result
+
+    def _decode_latents(self, z_lf: torch.Tensor, z_hf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Scaled prior samples -> unscale -> snap to codebooks -> decode -> (x_lf, x_hf) normalised units."""
+        zq_lf = self.tokenizer.quantize(self.prior_lf.scaler.inverse(z_lf), "lf")
+        zq_hf = self.tokenizer.quantize(self.prior_hf.scaler.inverse(z_hf), "hf")
+        return self.tokenizer.decode(zq_lf, zq_hf)
+
+    def _resolve_labels(self, n: int, labels) -> np.ndarray | None:
+        info = self.data_info
+        if labels is None:
+            return None
+        if not info.classes:
+            raise ValueError(
+                "this model was trained without labels: only unconditional sampling (labels=None)"
+            )
+        if isinstance(labels, str) and labels == "proportional":
+            return proportional_labels(n, np.asarray(info.class_counts))
+        if isinstance(labels, (str, int, np.integer)):
+            return np.full(n, self._class_index(labels), dtype=np.int64)
+        labels = list(labels)
+        if len(labels) != n:
+            raise ValueError(f"got {len(labels)} labels for n={n} series")
+        return np.array([self._class_index(label) for label in labels], dtype=np.int64)
+
+    def _class_index(self, label) -> int:
+        classes = self.data_info.classes
+        if isinstance(label, str) and label in classes:
+            return classes.index(label)
+        if (
+            isinstance(label, (int, np.integer))
+            and not isinstance(label, bool)
+            and 0 <= int(label) < len(classes)
+        ):
+            return int(label)
+        raise ValueError(f"unknown class {label!r}: classes are {classes} (or indices 0..{len(classes) - 1})")
+
+    def _autocast(self, precision: str):
+        if precision in ("32", "fp32", "32-true"):
+            return nullcontext()
+        if precision in ("bf16", "bf16-mixed"):
+            return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
+        raise ValueError(f"precision must be '32' or 'bf16', got {precision!r}")
+
+    def _progress(self, total: int, desc: str):
+        if not self.progress:
+            return None
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=total, desc=desc, unit="step", dynamic_ncols=True)
+
+        class _Callback:
+            def __call__(self, *args, **kwargs):
+                bar.update(1)
+
+            def close(self):
+                bar.close()
+
+        return _Callback()
+
+    # ========================================================================================= save, load
+    def save(self, path: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the model folder: model.json + safetensors weights. Refuses to overwrite unless asked."""
+        self._require(stage1=True)
+        path = Path(path)
+        existing = [name for name in (MODEL_JSON, *WEIGHT_FILES.values()) if (path / name).exists()]
+        if existing and not overwrite:
+            raise FileExistsError(f"{path}: already holds a saved model ({existing[0]}); pass overwrite=True")
+        path.mkdir(parents=True, exist_ok=True)
+        modules = {"tokenizer": self.tokenizer, "prior_lf": self.prior_lf, "prior_hf": self.prior_hf}
+        for key, module in modules.items():
+            if module is not None:
+                save_tensors(path / WEIGHT_FILES[key], module.state_dict(), metadata={"format": FORMAT})
+            else:
+                (path / WEIGHT_FILES[key]).unlink(missing_ok=True)
+        save_json(
+            path / MODEL_JSON,
+            {
+                "format": FORMAT,
+                "config": self.config.to_dict(),
+                "data": self.data_info.__dict__,
+                "stages": [1, 2] if self.prior_lf is not None else [1],
+                "latent_shapes": {k: list(v) for k, v in self.tokenizer.latent_shapes.items()},
+                "history": self.history,
+            },
+        )
+        return path
+
+    @classmethod
+    def load(
+        cls, path: str | Path, *, device: str | torch.device | None = None, progress: bool = True
+    ) -> TimeVQVDM:
+        """Load a folder written by `save`. Only JSON and safetensors are read: no code runs."""
+        path = Path(path)
+        if not path.is_dir():
+            raise CheckpointError(f"{path}: no such model folder")
+        meta = load_json(path / MODEL_JSON)
+        if meta.get("format") != FORMAT:
+            raise CheckpointError(
+                f"{path / MODEL_JSON}: not a timevqvdm model (format {meta.get('format')!r})"
+            )
+        try:
+            config = TimeVQVDMConfig.from_dict(meta["config"])
+            info = DataInfo(**meta["data"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise CheckpointError(f"{path / MODEL_JSON}: malformed model description: {err}") from err
+        model = cls(config=config, device=device, progress=progress)
+        model.data_info = info
+        model.history = meta.get("history", {})
+        model.tokenizer = build_tokenizer(info.length, info.n_channels, config.frequency, config.tokenizer)
+        _load_weights(model.tokenizer, path / WEIGHT_FILES["tokenizer"])
+        _freeze(model.tokenizer.to(model.device))
+        if 2 in meta.get("stages", []):
+            shapes = model.tokenizer.latent_shapes
+            (c_lf, w_lf), (c_hf, w_hf) = shapes["lf"], shapes["hf"]
+            model.prior_lf = build_prior(
+                latent_channels=c_lf, latent_width=w_lf, n_classes=info.n_classes, cond_channels=0,
+                cfg=config.prior, band="lf",
+            )  # fmt: skip
+            model.prior_hf = build_prior(
+                latent_channels=c_hf, latent_width=w_hf, n_classes=info.n_classes, cond_channels=c_lf,
+                cfg=config.prior, band="hf",
+            )  # fmt: skip
+            _load_weights(model.prior_lf, path / WEIGHT_FILES["prior_lf"])
+            _load_weights(model.prior_hf, path / WEIGHT_FILES["prior_hf"])
+            _freeze(model.prior_lf.to(model.device))
+            _freeze(model.prior_hf.to(model.device))
+        return model
+
+    # ============================================================================================ helpers
+    def _require(self, *, stage1: bool = False, stage2: bool = False) -> None:
+        if stage1 and self.tokenizer is None:
+            raise RuntimeError("the model is not fitted: call fit() or TimeVQVDM.load() first")
+        if stage2 and self.prior_lf is None:
+            raise RuntimeError("stage 2 is not fitted: call fit(..., stages=(1, 2)) or fit(..., stages=(2,))")
+
+    def __repr__(self) -> str:
+        fitted = "unfitted" if self.data_info is None else f"fitted on {self.data_info.name}"
+        return f"TimeVQVDM({fitted}, device={self.device})"
+
+
+def _freeze(module: torch.nn.Module) -> torch.nn.Module:
+    """Inference mode for a trained network: eval (BatchNorm uses its running statistics), no gradients.
+
+    Fitted and loaded models are frozen the same way, so both take the same kernels and give bit-identical
+    samples for a seed.
+    """
+    module.eval()
+    for p in module.parameters():
+        p.requires_grad_(False)
+    return module
+
+
+def _load_weights(module: torch.nn.Module, file: Path) -> None:
+    load_module_state(module, load_tensors(file), file)
+
+
+def proportional_labels(n: int, class_counts: np.ndarray) -> np.ndarray:
+    """`n` labels whose class counts follow `class_counts` (largest-remainder rounding), sorted by class."""
+    counts = np.asarray(class_counts, dtype=np.float64)
+    if counts.sum() <= 0:
+        raise ValueError("class counts must be positive")
+    exact = n * counts / counts.sum()
+    per_class = np.floor(exact).astype(np.int64)
+    remainder = n - per_class.sum()
+    # Give the left-over series to the classes with the largest fractional parts (ties: lower index).
+    order = np.argsort(-(exact - per_class), kind="stable")
+    per_class[order[:remainder]] += 1
+    return np.repeat(np.arange(len(counts), dtype=np.int64), per_class)

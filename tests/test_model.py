@@ -1,0 +1,128 @@
+"""The facade: a tiny end-to-end fit + sample on real GunPoint, labels, seeds, save/load, bad checkpoints."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from timevqvdm import TimeVQVDM
+from timevqvdm.config import get_preset
+from timevqvdm.data import load_dataset
+from timevqvdm.model import proportional_labels
+from timevqvdm.training import CheckpointError
+
+
+@pytest.fixture(scope="module")
+def gunpoint():
+    return load_dataset("GunPoint", split="train")
+
+
+@pytest.fixture(scope="module")
+def fitted(gunpoint):
+    """Both stages of the `tiny` preset on real GunPoint (seconds)."""
+    return TimeVQVDM(preset="tiny", progress=False).fit(gunpoint)
+
+
+def test_end_to_end_sample_shapes_units_and_classes(fitted, gunpoint):
+    out = fitted.sample(20, labels="proportional", steps=4, seed=0)
+    assert out.X.shape == (20, 1, 150) and out.X.dtype == np.float32
+    assert np.isfinite(out.X).all()
+    assert out.classes == gunpoint.classes
+    # proportional: GunPoint's training split has 24 / 26 series per class -> 9.6 / 10.4 -> 10 / 10
+    assert np.bincount(out.y, minlength=2).tolist() == [10, 10]
+    # returned in the data's original units, not the normalised ones
+    assert fitted.data_info.mean == pytest.approx(gunpoint.mean)
+
+
+def test_same_seed_same_samples_and_different_seed_differs(fitted):
+    a = fitted.sample(8, labels=None, steps=4, seed=3).X
+    b = fitted.sample(8, labels=None, steps=4, seed=3).X
+    c = fitted.sample(8, labels=None, steps=4, seed=4).X
+    np.testing.assert_array_equal(a, b)
+    assert not np.allclose(a, c)
+
+
+def test_labels_forms(fitted, gunpoint):
+    name = gunpoint.classes[1]
+    assert (fitted.sample(4, labels=name, steps=2, seed=0).y == 1).all()
+    assert (fitted.sample(4, labels=0, steps=2, seed=0).y == 0).all()
+    assert fitted.sample(3, labels=[0, 1, name], steps=2, seed=0).y.tolist() == [0, 1, 1]
+    assert fitted.sample(3, labels=None, steps=2, seed=0).y is None
+    with pytest.raises(ValueError, match="unknown class"):
+        fitted.sample(2, labels="no-such-class", steps=2)
+    with pytest.raises(ValueError, match="labels for n=3"):
+        fitted.sample(3, labels=[0, 1], steps=2)
+
+
+def test_guidance_changes_the_output(fitted):
+    plain = fitted.sample(6, labels=1, steps=4, guidance=1.0, seed=5).X
+    guided = fitted.sample(6, labels=1, steps=4, guidance=3.0, seed=5).X
+    assert not np.allclose(plain, guided)
+
+
+def test_proportional_labels_follow_counts():
+    labels = proportional_labels(1024, np.array([100, 300]))
+    assert np.bincount(labels).tolist() == [256, 768]  # the thesis's own example (3.6)
+    assert len(proportional_labels(7, np.array([1, 1, 1]))) == 7
+
+
+def test_save_load_gives_identical_samples(fitted, tmp_path):
+    fitted.save(tmp_path / "m")
+    loaded = TimeVQVDM.load(tmp_path / "m", progress=False)
+    np.testing.assert_array_equal(
+        fitted.sample(5, labels="proportional", steps=3, seed=11).X,
+        loaded.sample(5, labels="proportional", steps=3, seed=11).X,
+    )
+    with pytest.raises(FileExistsError):
+        fitted.save(tmp_path / "m")
+
+
+def test_reconstruct_in_input_units(fitted, gunpoint):
+    X = gunpoint.to_original_units(gunpoint.X[:6])
+    lf, hf = fitted.reconstruct(X)
+    assert lf.shape == hf.shape == X.shape
+    assert np.isfinite(lf + hf).all()
+    lf2, _ = fitted.reconstruct(X[:, 0, :])  # 2-D input comes back 2-D
+    assert lf2.shape == (6, 150)
+
+
+def test_unlabelled_data_samples_unconditionally():
+    rng = np.random.default_rng(0)
+    t = np.linspace(0, 6, 40)
+    X = np.sin(t + rng.uniform(0, 3, size=(12, 1))) + 0.1 * rng.normal(size=(12, 40))
+    model = TimeVQVDM(preset="tiny", progress=False).fit(X)
+    out = model.sample(4, steps=2, seed=0)
+    assert out.X.shape == (4, 1, 40) and out.y is None
+    with pytest.raises(ValueError, match="without labels"):
+        model.sample(4, labels="proportional")
+
+
+def test_corrupt_and_mismatched_checkpoints_name_the_file(fitted, tmp_path):
+    path = fitted.save(tmp_path / "m")
+    weights = path / "prior_hf.safetensors"
+    weights.write_bytes(weights.read_bytes()[:64])
+    with pytest.raises(CheckpointError, match="prior_hf"):
+        TimeVQVDM.load(path)
+    (path / "model.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="model.json"):
+        TimeVQVDM.load(path)
+    with pytest.raises(CheckpointError, match="no such model folder"):
+        TimeVQVDM.load(tmp_path / "missing")
+
+
+def test_mismatched_weights_are_refused(fitted, tmp_path):
+    other_cfg = get_preset("tiny")
+    other_cfg.tokenizer.hidden_channels = 4
+    small = TimeVQVDM(config=other_cfg, progress=False)
+    rng = np.random.default_rng(0)
+    small.fit(rng.normal(size=(8, 150)), stages=(1,))
+    a = fitted.save(tmp_path / "a")
+    b = small.save(tmp_path / "b")
+    (a / "tokenizer.safetensors").write_bytes((b / "tokenizer.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="does not match"):
+        TimeVQVDM.load(a)
+
+
+def test_unfitted_model_says_so():
+    with pytest.raises(RuntimeError, match="not fitted"):
+        TimeVQVDM(preset="tiny").sample(2)
