@@ -252,7 +252,7 @@ class TimeVQVDM:
     def sample(
         self,
         n: int,
-        labels: None | int | str | Sequence | np.ndarray = None,
+        labels: int | str | Sequence | np.ndarray | None = None,
         *,
         steps: int | None = None,
         guidance: float | None = None,
