@@ -8,10 +8,11 @@ from torch import nn
 
 from timevqvdm.diffusion import (
     alpha_sigma,
+    check_start_time,
     diffusion_loss,
     drop_classes,
+    eps_and_z0,
     quasi_uniform_times,
-    to_eps,
     training_target,
 )
 
@@ -59,7 +60,7 @@ def test_drop_classes_replaces_about_p_of_the_labels_and_keeps_the_input() -> No
     assert drop_classes(y, 0.0, 5, None) is y
 
 
-def test_v_target_and_eps_conversion_are_consistent() -> None:
+def test_v_target_and_both_estimates_are_consistent() -> None:
     g = torch.Generator().manual_seed(0)
     z0, eps = torch.randn(5, 2, 3, generator=g), torch.randn(5, 2, 3, generator=g)
     t = torch.rand(5, generator=g)
@@ -67,10 +68,27 @@ def test_v_target_and_eps_conversion_are_consistent() -> None:
     z_t = alpha * z0 + sigma * eps
     v = training_target(z0, eps, t, "v")
     torch.testing.assert_close(v, alpha * eps - sigma * z0)
-    torch.testing.assert_close(to_eps(v, z_t, t, "v"), eps)
-    assert to_eps(eps, z_t, t, "eps") is eps
+    for pred, prediction in ((v, "v"), (eps, "eps")):
+        eps_hat, z0_hat = eps_and_z0(pred, z_t, t, prediction)
+        torch.testing.assert_close(eps_hat, eps)
+        torch.testing.assert_close(z0_hat, z0)
+    assert eps_and_z0(eps, z_t, t, "eps")[0] is eps
     with pytest.raises(ValueError, match="prediction"):
-        to_eps(eps, z_t, t, "x0")
+        eps_and_z0(eps, z_t, t, "x0")
+
+
+def test_at_t_equal_one_v_gives_finite_estimates_and_eps_is_refused() -> None:
+    z1, v = torch.randn(3, 2, 4), torch.randn(3, 2, 4)
+    t = torch.ones(3)
+    eps_hat, z0_hat = eps_and_z0(v, z1, t, "v")
+    torch.testing.assert_close(eps_hat, z1)  # pure noise: the noise is z_1 itself
+    torch.testing.assert_close(z0_hat, -v)  # and z_0 = alpha z - sigma v = -v
+    with pytest.raises(ValueError, match="prediction='v'"):
+        eps_and_z0(v, z1, t, "eps")
+    check_start_time(1.0, "v")
+    check_start_time(0.99, "eps")
+    with pytest.raises(ValueError, match=r"t_max = 0\.99"):
+        check_start_time(1.0, "eps")
 
 
 @pytest.mark.parametrize("prediction", ["eps", "v"])

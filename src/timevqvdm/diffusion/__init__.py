@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from timevqvdm.diffusion.guidance import guided_model_fn
 from timevqvdm.diffusion.loss import diffusion_loss, drop_classes, quasi_uniform_times
-from timevqvdm.diffusion.prediction import PREDICTIONS, to_eps, training_target
+from timevqvdm.diffusion.prediction import PREDICTIONS, check_start_time, eps_and_z0, training_target
 from timevqvdm.diffusion.samplers import (
     SAMPLERS,
     get_sampler,
@@ -22,8 +22,10 @@ __all__ = [
     "PREDICTIONS",
     "SAMPLERS",
     "alpha_sigma",
+    "check_start_time",
     "diffusion_loss",
     "drop_classes",
+    "eps_and_z0",
     "get_sampler",
     "guided_model_fn",
     "log_snr",
@@ -32,6 +34,5 @@ __all__ = [
     "sample_ancestral",
     "sample_ddim",
     "sampling_times",
-    "to_eps",
     "training_target",
 ]

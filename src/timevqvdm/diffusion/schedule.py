@@ -36,7 +36,8 @@ def sampling_times(steps: int, t_max: float = 0.99) -> Tensor:
     """The grid t_i = t_max * i / T of Algorithm 3, in sampling order.
 
     Returns a float64 tensor of shape (steps + 1,), decreasing from t_max to exactly 0. The thesis starts at
-    t_max = 0.99 rather than 1 (4.1, Table 3): at t = 1 alpha_t = 0 and z_0 cannot be predicted from z_1.
+    t_max = 0.99 rather than 1 (4.1, Table 3): at t = 1 alpha_t = 0, and an eps-predicting network cannot
+    give z_0 from z_1. A v-predicting network can start at t_max = 1 (see `prediction.py`).
     """
     if steps < 1:
         raise ValueError(f"steps must be >= 1, got {steps}")

@@ -11,6 +11,7 @@ from torch import Tensor, nn
 from timevqvdm.config import PriorConfig
 from timevqvdm.diffusion import (
     PREDICTIONS,
+    check_start_time,
     diffusion_loss,
     drop_classes,
     get_sampler,
@@ -93,11 +94,13 @@ class LatentPrior(nn.Module):
 
         y: (n,) int64 labels in [0, n_classes], None for unconditional (null) sampling; cond: (n, Cc, W')
         input condition for the HF prior (the scaled LF latent); guidance: w of Eq. (29); rescale: gamma of
-        Eq. (31); t_max: first time of the grid, < 1; shape: (C, W), defaults to `latent_shape`. The initial
-        noise and the sampler's noise come from `generator`, so a seed fixes the samples. `callback` is
-        handed to the sampler (called once per step; progress bars).
+        Eq. (31); t_max: first time of the grid, in (0, 1]; 1 only for a v-predicting prior (an eps network
+        cannot predict z_0 from pure noise; the thesis uses 0.99); shape: (C, W), defaults to
+        `latent_shape`. The initial noise and the sampler's noise come from `generator`, so a seed fixes the
+        samples. `callback` is handed to the sampler (called once per step; progress bars).
         """
         sample_fn = get_sampler(sampler)
+        check_start_time(t_max, self.prediction)
         device = next(self.parameters()).device
         y = self._labels(n, y, device)
         if cond is not None:
@@ -145,12 +148,6 @@ def build_prior(
     if band not in ("lf", "hf"):
         raise ValueError(f"band must be 'lf' or 'hf', got {band!r}")
     channels = cfg.lf_channels if band == "lf" else cfg.hf_channels
-    min_width = 2 ** (len(channels) - 1)
-    if latent_width < min_width:
-        raise ValueError(
-            f"{band.upper()} latent width {latent_width} is too short for a U-Net with {len(channels)} "
-            f"levels (needs >= {min_width}); use fewer entries in PriorConfig.{band}_channels"
-        )
     network = UNet1D(
         in_channels=latent_channels,
         channels=tuple(channels),
@@ -161,6 +158,11 @@ def build_prior(
         attn_heads=cfg.attn_heads,
         attn_head_dim=cfg.attn_head_dim,
     )
+    if latent_width < network.min_width:
+        raise ValueError(
+            f"{band.upper()} latent width {latent_width} is too short for a U-Net with {len(channels)} "
+            f"levels (needs >= {network.min_width}); use fewer entries in PriorConfig.{band}_channels"
+        )
     return LatentPrior(
         network=network,
         n_classes=n_classes,

@@ -1,15 +1,23 @@
 """The 1D U-Net denoiser of stage 2 (thesis 2.5.2 and 3.3).
 
-    z_t (B, C, W) --[cat cond up-scaled to W]--> input conv -> down levels -> middle -> up levels -> out conv
-                                                                 |________ skips ________^
+    [z_t ; cond up-scaled to W] -> input conv -> down levels -> middle -> up levels -> final block -> 1x1 conv
+                                        |             |_ two skips per level _^             ^
+                                        |___________________________________________________|
 
-Each level holds two residual blocks (weight-standardised convs, GroupNorm, SiLU; the time/class embedding
-gives a scale and shift after the first GroupNorm) and pre-norm linear attention. Between levels a strided
-conv halves the width; on the way up the width is restored to the skip's exact length, so odd widths work.
+The layout follows the convention of the thesis's source (Phil Wang's Unet1D, `dim` and `dim_mults`): with
+channels (c_1, ..., c_n), level i runs at c_{i-1} (c_0 = c_1) and its strided conv maps c_{i-1} -> c_i while
+halving the width, so every level down-samples and the middle runs at c_n on W / 2^n (LF: 19 -> 2, HF:
+76 -> 4, as 3.3 states). A level holds two residual blocks (weight-standardised convs, GroupNorm, SiLU; the
+time/class embedding gives a scale and shift after the first GroupNorm) and pre-norm linear attention, and
+keeps two skips: after its first block and after its attention. The up path mirrors it at the same channels;
+its up-sampling restores the skip's exact width, so odd widths work. A last residual block takes the input
+conv's features as a third skip. At thesis size this has 4.17M (LF) and 4.02M (HF) parameters (Table 2:
+4.12M, 3.97M).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import torch
@@ -20,10 +28,11 @@ from torch import Tensor, nn
 class UNet1D(nn.Module):
     """Noise (or velocity) predictor `forward(z, t, y, cond=None) -> (B, in_channels, W)`.
 
-    channels: width of each level, top to bottom; len(channels) levels and len(channels) - 1 down-samplings,
-    so W must be at least 2 ** (len(channels) - 1). n_classes: real classes; label n_classes is the null
-    (unconditional) class. cond_channels: channels of the input condition (the scaled LF latent for the HF
-    prior), 0 for none. emb_dim: size of the time and of the class embedding (concatenated: 2 * emb_dim).
+    channels: channels of each level's down-sampled output, top to bottom; len(channels) levels, each halving
+    the width, so W must be at least 2 ** len(channels) (`min_width`). n_classes: real classes; label
+    n_classes is the null (unconditional) class. cond_channels: channels of the input condition (the scaled
+    LF latent for the HF prior), 0 for none. emb_dim: size of the time and of the class embedding
+    (concatenated: 2 * emb_dim).
     """
 
     def __init__(
@@ -44,24 +53,29 @@ class UNet1D(nn.Module):
         self.channels = tuple(channels)
         cond_dim = 2 * emb_dim
         attn = {"heads": attn_heads, "head_dim": attn_head_dim}
+        # (c_in, c_out) per level: blocks run at c_in, the down-sampling conv maps c_in -> c_out.
+        level_channels = list(itertools.pairwise((channels[0], *channels)))
 
         self.time_embedding = TimeEmbedding(emb_dim)
         self.class_embedding = nn.Embedding(n_classes + 1, emb_dim)  # + 1: the null class
         # The condition is concatenated to z_t before this conv, so the conv is the learned part of its path.
         self.input_conv = nn.Conv1d(in_channels + cond_channels, channels[0], 3, padding=1)
-        below = [*channels[1:], None]  # the channels each level down-samples to; None at the bottom
-        above = [None, *channels[:-1]]  # the channels each up level up-samples to; None at the top
         self.down = nn.ModuleList(
-            DownLevel(c, c_next, cond_dim, groups, **attn) for c, c_next in zip(channels, below, strict=True)
+            DownLevel(c_in, c_out, cond_dim, groups, **attn) for c_in, c_out in level_channels
         )
         self.middle = MiddleBlock(channels[-1], cond_dim, groups, **attn)
         self.up = nn.ModuleList(
-            UpLevel(c, c_prev, cond_dim, groups, **attn)
-            for c, c_prev in reversed(list(zip(channels, above, strict=True)))
+            UpLevel(c_in, c_out, cond_dim, groups, **attn) for c_in, c_out in reversed(level_channels)
         )
+        self.final_block = ResBlock(2 * channels[0], channels[0], cond_dim, groups)  # + the input conv's skip
         # PyTorch's default init rather than zeros: a zero output conv would give every layer below it a zero
         # gradient on the first step; the default start costs a slightly larger first loss and nothing else.
         self.output_conv = nn.Conv1d(channels[0], in_channels, 1)
+
+    @property
+    def min_width(self) -> int:
+        """The shortest input width: each of the len(channels) levels needs at least 2 positions to halve."""
+        return 2 ** len(self.channels)
 
     def forward(self, z: Tensor, t: Tensor, y: Tensor, cond: Tensor | None = None) -> Tensor:
         """z: (B, C, W) noisy latent; t: (B,) diffusion time in [0, 1]; y: (B,) int64 in [0, n_classes];
@@ -69,14 +83,15 @@ class UNet1D(nn.Module):
         self._check_inputs(z, cond)
         emb = torch.cat([self.time_embedding(t), self.class_embedding(y)], dim=1)  # (B, 2 * emb_dim)
         x = self.input_conv(self._with_condition(z, cond))  # (B, channels[0], W)
-        skips = []
+        input_skip = x
+        skips: list[tuple[Tensor, Tensor]] = []
         for level in self.down:
-            skip, x = level(x, emb)
-            skips.append(skip)
-        x = self.middle(x, emb)
+            x, level_skips = level(x, emb)  # x: (B, c_out, W_level // 2)
+            skips.append(level_skips)
+        x = self.middle(x, emb)  # (B, channels[-1], W / 2^n)
         for level in self.up:
-            skip = skips.pop()
-            x = level(x, skip, emb, out_width=skips[-1].shape[-1] if skips else None)
+            x = level(x, skips.pop(), emb)  # (B, c_in, W_level)
+        x = self.final_block(torch.cat([x, input_skip], dim=1), emb)
         return self.output_conv(x)
 
     def _with_condition(self, z: Tensor, cond: Tensor | None) -> Tensor:
@@ -89,10 +104,9 @@ class UNet1D(nn.Module):
     def _check_inputs(self, z: Tensor, cond: Tensor | None) -> None:
         if z.ndim != 3 or z.shape[1] != self.in_channels:
             raise ValueError(f"z must be (B, {self.in_channels}, W), got {tuple(z.shape)}")
-        min_width = 2 ** (len(self.channels) - 1)
-        if z.shape[-1] < min_width:
+        if z.shape[-1] < self.min_width:
             raise ValueError(
-                f"width {z.shape[-1]} is too short for {len(self.channels)} levels (>= {min_width})"
+                f"width {z.shape[-1]} is too short for {len(self.channels)} levels (>= {self.min_width})"
             )
         if (cond is None) != (self.cond_channels == 0):
             expected = f"cond with {self.cond_channels} channels" if self.cond_channels else "no cond"
@@ -212,21 +226,23 @@ class LinearAttention(SelfAttention):
 
 
 class DownLevel(nn.Module):
-    """Two ResBlocks and linear attention at c channels, then Conv1d(k=4, s=2, p=1) to c_next (W -> W // 2).
+    """ResBlock, ResBlock and linear attention at c_in channels, then Conv1d(k=4, s=2, p=1) to c_out.
 
-    Returns (skip, x): the features before down-sampling and the down-sampled ones (the same at the bottom).
+    (B, c_in, W) -> (B, c_out, W // 2) (thesis 2.5.2: the down-sampler halves the width, rounding down), and
+    the two skips (B, c_in, W): after the first block and after the attention.
     """
 
-    def __init__(self, c: int, c_next: int | None, cond_dim: int, groups: int, **attn: int) -> None:
+    def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int, **attn: int) -> None:
         super().__init__()
-        self.res1 = ResBlock(c, c, cond_dim, groups)
-        self.res2 = ResBlock(c, c, cond_dim, groups)
-        self.attn = LinearAttention(c, **attn)
-        self.downsample = nn.Conv1d(c, c_next, 4, stride=2, padding=1) if c_next is not None else None
+        self.res1 = ResBlock(c_in, c_in, cond_dim, groups)
+        self.res2 = ResBlock(c_in, c_in, cond_dim, groups)
+        self.attn = LinearAttention(c_in, **attn)
+        self.downsample = nn.Conv1d(c_in, c_out, 4, stride=2, padding=1)
 
-    def forward(self, x: Tensor, emb: Tensor) -> tuple[Tensor, Tensor]:
-        skip = self.attn(self.res2(self.res1(x, emb), emb))
-        return skip, (self.downsample(skip) if self.downsample is not None else skip)
+    def forward(self, x: Tensor, emb: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+        first = self.res1(x, emb)
+        x = self.attn(self.res2(first, emb))
+        return self.downsample(x), (first, x)
 
 
 class MiddleBlock(nn.Module):
@@ -243,24 +259,26 @@ class MiddleBlock(nn.Module):
 
 
 class UpLevel(nn.Module):
-    """Concatenate the skip, two ResBlocks and linear attention at c channels, then up-sample to c_prev.
+    """The mirror of a DownLevel: up-sample c_out -> c_in to the skips' width, then two ResBlocks, each on
+    the concatenation with one skip (the later skip first), and linear attention; (B, c_out, W') -> (B, c_in, W).
 
-    Up-sampling interpolates to the exact width of the next skip (nearest) and then convolves, so a width
-    W -> floor(W / 2) on the way down comes back to W, odd or even (thesis 2.5.2).
+    Up-sampling interpolates (nearest) to the exact width of the skip and then convolves: twice the width
+    when W was even, and the one extra position when it was odd (W -> W // 2 -> W, thesis 2.5.2).
     """
 
-    def __init__(self, c: int, c_prev: int | None, cond_dim: int, groups: int, **attn: int) -> None:
+    def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int, **attn: int) -> None:
         super().__init__()
-        self.res1 = ResBlock(2 * c, c, cond_dim, groups)
-        self.res2 = ResBlock(c, c, cond_dim, groups)
-        self.attn = LinearAttention(c, **attn)
-        self.upsample_conv = nn.Conv1d(c, c_prev, 3, padding=1) if c_prev is not None else None
+        self.upsample_conv = nn.Conv1d(c_out, c_in, 3, padding=1)
+        self.res1 = ResBlock(2 * c_in, c_in, cond_dim, groups)
+        self.res2 = ResBlock(2 * c_in, c_in, cond_dim, groups)
+        self.attn = LinearAttention(c_in, **attn)
 
-    def forward(self, x: Tensor, skip: Tensor, emb: Tensor, out_width: int | None) -> Tensor:
-        x = self.attn(self.res2(self.res1(torch.cat([x, skip], dim=1), emb), emb))
-        if self.upsample_conv is None:
-            return x
-        return self.upsample_conv(F.interpolate(x, size=out_width, mode="nearest"))
+    def forward(self, x: Tensor, skips: tuple[Tensor, Tensor], emb: Tensor) -> Tensor:
+        first, last = skips
+        x = self.upsample_conv(F.interpolate(x, size=last.shape[-1], mode="nearest"))
+        x = self.res1(torch.cat([x, last], dim=1), emb)
+        x = self.res2(torch.cat([x, first], dim=1), emb)
+        return self.attn(x)
 
 
 def _check_arguments(channels: tuple[int, ...], emb_dim: int, groups: int) -> None:
