@@ -1,7 +1,7 @@
 """Stage-1 benchmark: train the LF/HF VQ-VAE pair per UCR dataset and record reconstruction quality.
 
 For each dataset it trains the preset's stage 1 (resumable, run folder
-``benchmarks/work/models/<preset>/<name>/runs/stage1``, the same place `TimeVQVDM.fit` puts it, so the
+``benchmarks/work/<preset>/models/<name>/runs/stage1``, the same place `TimeVQVDM.fit` puts it, so the
 full-model benchmarks reuse this stage 1),
 then writes to ``benchmarks/results/stage1.json``:
 
@@ -41,7 +41,7 @@ from timevqvdm.training import Trainer
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "stage1.json"
-WORK = ROOT / "work" / "models"
+WORK = ROOT / "work"
 DATASETS = ["GunPoint", "ArrowHead", "ItalyPowerDemand", "OSULeaf", "ECG200", "CBF", "ECG5000"]
 TIMING_BATCH = 128
 TIMING_STEPS = 20
@@ -171,7 +171,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict:
     trainer = Trainer(
         tokenizer,
         train_cfg,
-        args.work / args.preset / name / "runs" / "stage1",
+        args.work / args.preset / "models" / name / "runs" / "stage1",
         seed=config.seed,
         desc=f"stage1 {name}",
     )

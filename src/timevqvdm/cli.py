@@ -312,6 +312,67 @@ def demo(
     typer.echo(f"plot:    {png}")
 
 
+@app.command()
+def benchmark(
+    out: Annotated[
+        Path, typer.Option("--out", "-o", help="Benchmark folder (models, results, tables, figures).")
+    ],
+    datasets: Annotated[
+        str, typer.Option(help="dev (the 10 development datasets), all (the 128 published) or NAME,NAME.")
+    ] = "dev",
+    preset: Annotated[str, typer.Option(help="Model preset: paper (thesis settings), quick, ...")] = "paper",
+    runs: Annotated[int, typer.Option(min=1, help="Sampling + evaluation runs per dataset (thesis: 3).")] = 3,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Datasets in parallel processes (one GPU each when several).")
+    ] = 1,
+    seed: Annotated[int, typer.Option(min=0)] = 0,
+    fcn_epochs: Annotated[int, typer.Option(min=1, help="FCN training epochs (thesis: 1000).")] = 1000,
+    ucr_root: Annotated[
+        Path | None, typer.Option(help="Local UCRArchive_2018 folder (default: $TIMEVQVDM_UCR_ROOT).")
+    ] = None,
+    n_samples: Annotated[
+        int | None, typer.Option(min=2, hidden=True, help="Smoke runs only: series per run (thesis: 1024).")
+    ] = None,
+    steps: Annotated[
+        int | None, typer.Option(min=1, hidden=True, help="Smoke runs only: sampler steps, both modes.")
+    ] = None,
+) -> None:
+    """Train once per dataset, sample and evaluate RUNS times with the thesis's settings, and tabulate
+    FID / IS / TSTR beside the noise floor and the published figures (resumable)."""
+    from tqdm.auto import tqdm
+
+    from timevqvdm.benchmark import resolve_datasets, run_benchmark
+
+    try:
+        names = resolve_datasets(datasets)
+    except ValueError as err:
+        _fail(str(err))
+    # tqdm, not rich: the trainer's own tqdm bars nest under this one while a dataset trains.
+    bar = tqdm(total=len(names), desc="datasets", unit="dataset", dynamic_ncols=True)
+
+    def on_result(name: str, record: dict, skipped: bool) -> None:
+        ratio = (record.get("ratios") or {}).get("unconditional")
+        state = "skipped (done)" if skipped else record.get("status")
+        detail = f", FID/floor {ratio:.2f}" if ratio is not None and not skipped else ""
+        bar.write(f"{name}: {state}{detail}")
+        bar.update(1)
+
+    try:
+        result = run_benchmark(
+            names, preset=preset, runs=runs, out_dir=out, workers=workers, seed=seed,
+            fcn_epochs=fcn_epochs, n_samples=n_samples, steps=steps, ucr_root=ucr_root,
+            progress=workers == 1, on_result=on_result,
+        )  # fmt: skip
+    except ValueError as err:
+        _fail(str(err))
+    finally:
+        bar.close()
+    failed = [r["dataset"] for r in result.records if r.get("status") != "ok"]
+    if failed:
+        console.print(f"[bold red]failed:[/] {', '.join(failed)} (see {out / 'results'})")
+    typer.echo(str(result.markdown))
+
+
 def main() -> None:
     app()
 

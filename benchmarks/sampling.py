@@ -1,0 +1,239 @@
+"""Sampling benchmark: what generating series costs with the GunPoint `paper` model, against the hardware.
+
+Writes ``benchmarks/results/sampling.json`` (or ``sampling-<device>.json`` with ``--device cuda``):
+
+* wall time to sample 1024 series unconditionally at 128 steps, and class-conditionally (proportional labels,
+  w = 3) at 32 steps, for each sampler, in fp32 and with bf16 autocast of the U-Nets;
+* the U-Nets' FLOPs per forward pass at batch 128 (`torch.utils.flop_counter`), their achieved FLOP/s in fp32
+  and bf16, and that as a share of the fp32 / bf16 matrix-multiply peak measured in the same run;
+* stage-2 training step time at batch 128 (LF and HF priors); the process's peak resident memory;
+* the FID of fp32 and bf16 samples (unconditional, 128 steps, 3 seeds each, the cached FCN) so the bf16
+  speed-up can be checked against run-to-run noise.
+
+The model is the one the benchmark harness trains (``benchmarks/work/paper/models/GunPoint``); it is trained
+(resumably) when absent. Run one heavy job at a time:
+
+    python benchmarks/sampling.py --threads 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from timevqvdm import TimeVQVDM
+from timevqvdm.data import load_dataset
+from timevqvdm.training.checkpoint import save_json
+
+ROOT = Path(__file__).resolve().parent
+MODEL_DIR = ROOT / "work" / "paper" / "models" / "GunPoint"
+N_SERIES = 1024
+JOBS = {
+    # name: (labels, steps, guidance) — the thesis's two evaluation settings (section 3.6)
+    "unconditional_128": (None, 128, 1.0),
+    "conditional_w3_32": ("proportional", 32, 3.0),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--model", type=Path, default=MODEL_DIR)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--samplers", nargs="+", default=["ancestral", "ddim"])
+    parser.add_argument("--fid-seeds", type=int, default=3, help="seeds per precision for the bf16 FID check")
+    parser.add_argument("--fcn-epochs", type=int, default=1000)
+    return parser.parse_args()
+
+
+def get_model(path: Path, device: str) -> TimeVQVDM:
+    if (path / "model.json").exists():
+        return TimeVQVDM.load(path, device=device)
+    train = load_dataset("GunPoint")
+    model = TimeVQVDM(preset="paper", device=device).fit(train, run_dir=path / "runs", resume=True)
+    model.save(path, overwrite=True)
+    return model
+
+
+def median_time(fn, repeats: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def matmul_peak(device: str, dtype: torch.dtype, size: int = 2048, repeats: int = 7) -> float:
+    """FLOP/s of a square matrix multiply: the practical peak the U-Nets are compared with."""
+    a = torch.randn(size, size, device=device, dtype=dtype)
+    b = torch.randn(size, size, device=device, dtype=dtype)
+
+    def run():
+        a @ b
+        if device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    return 2 * size**3 / median_time(run, repeats, warmup=2)
+
+
+def unet_inputs(prior, batch: int, device: str, cond_shape=None):
+    c, w = prior.latent_shape
+    z = torch.randn(batch, c, w, device=device)
+    t = torch.full((batch,), 0.5, device=device)
+    y = torch.zeros(batch, dtype=torch.long, device=device)
+    cond = None if cond_shape is None else torch.randn(batch, *cond_shape, device=device)
+    return z, t, y, cond
+
+
+@torch.no_grad()
+def unet_forward_stats(model: TimeVQVDM, device: str, peaks: dict[str, float], batch: int = 128) -> dict:
+    out = {}
+    lf_shape = model.prior_lf.latent_shape
+    for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
+        z, t, y, cond = unet_inputs(prior, batch, device, cond_shape)
+        with FlopCounterMode(display=False) as counter:
+            prior.network(z, t, y, cond)
+        flops = counter.get_total_flops()
+        entry = {"gflop_per_forward_b128": flops / 1e9}
+        for precision, ctx_dtype in (("fp32", None), ("bf16", torch.bfloat16)):
+
+            def run(ctx_dtype=ctx_dtype, prior=prior, z=z, t=t, y=y, cond=cond):
+                if ctx_dtype is None:
+                    prior.network(z, t, y, cond)
+                else:
+                    with torch.autocast(device_type=device.split(":")[0], dtype=ctx_dtype):
+                        prior.network(z, t, y, cond)
+                if device.startswith("cuda"):
+                    torch.cuda.synchronize()
+
+            seconds = median_time(run, repeats=5, warmup=1)
+            achieved = flops / seconds
+            entry[f"{precision}_forward_s"] = seconds
+            entry[f"{precision}_gflops"] = achieved / 1e9
+            entry[f"{precision}_share_of_{precision}_peak"] = achieved / peaks[precision]
+            entry[f"{precision}_share_of_fp32_peak"] = achieved / peaks["fp32"]
+        out[band] = entry
+    return out
+
+
+def sampling_times(model: TimeVQVDM, samplers: list[str]) -> dict:
+    out = {}
+    for job, (labels, steps, guidance) in JOBS.items():
+        for sampler in samplers:
+            for precision in ("32", "bf16"):
+                t0 = time.perf_counter()
+                result = model.sample(
+                    N_SERIES, labels, steps=steps, guidance=guidance, sampler=sampler, seed=0,
+                    precision=precision, batch_size=N_SERIES,
+                )  # fmt: skip
+                seconds = time.perf_counter() - t0
+                out[f"{job}/{sampler}/{'fp32' if precision == '32' else 'bf16'}"] = {
+                    "seconds": seconds,
+                    "series_per_second": N_SERIES / seconds,
+                    "finite": bool(np.isfinite(result.X).all()),
+                }
+    return out
+
+
+def training_step_times(model: TimeVQVDM, device: str, batch: int = 128, repeats: int = 5) -> dict:
+    out = {}
+    lf_shape = model.prior_lf.latent_shape
+    for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
+        z, _, y, cond = unet_inputs(prior, batch, device, cond_shape)
+        batch_dict = {"z0": z, "y": y} if cond is None else {"z0": z, "y": y, "cond": cond}
+        network = prior.train()
+        params = [p for p in network.parameters()]
+        for p in params:
+            p.requires_grad_(True)
+        optimizer = torch.optim.AdamW(params, lr=0.0)  # lr 0: time the step without changing the model
+        generator = torch.Generator(device=device).manual_seed(0)
+
+        def step(prior=prior, batch_dict=batch_dict, optimizer=optimizer, generator=generator):
+            optimizer.zero_grad(set_to_none=True)
+            loss, _ = prior.training_loss(batch_dict, generator)
+            loss.backward()
+            optimizer.step()
+
+        out[band] = {"seconds_per_step_b128": median_time(step, repeats)}
+        prior.eval()
+        for p in params:
+            p.requires_grad_(False)
+    return out
+
+
+def fid_check(model: TimeVQVDM, seeds: int, fcn_epochs: int) -> dict:
+    """FID of unconditional samples (128 steps) in fp32 and bf16 over several seeds, same FCN, same reference."""
+    from timevqvdm.evaluation import evaluate
+
+    train, test = load_dataset("GunPoint"), load_dataset("GunPoint", split="test")
+    out = {}
+    for precision in ("32", "bf16"):
+        fids = []
+        for seed in range(seeds):
+            samples = model.sample(N_SERIES, None, steps=128, seed=100 + seed, precision=precision)
+            metrics = evaluate(samples, train, test=test, fcn_epochs=fcn_epochs, seed=0, tstr=False)
+            fids.append(_uncond_fid(metrics))
+        name = "fp32" if precision == "32" else "bf16"
+        out[name] = {"fid_runs": fids, "fid_mean": float(np.mean(fids)), "fid_std": float(np.std(fids))}
+    out["difference_of_means"] = out["bf16"]["fid_mean"] - out["fp32"]["fid_mean"]
+    out["within_run_to_run_noise"] = bool(
+        abs(out["difference_of_means"]) <= 2 * max(out["fp32"]["fid_std"], out["bf16"]["fid_std"])
+    )
+    return out
+
+
+def _uncond_fid(metrics: dict) -> float:
+    for key in ("unconditional", "samples", "conditional"):
+        if key in metrics and "fid" in metrics[key]:
+            return float(metrics[key]["fid"])
+    raise KeyError(f"no FID in evaluation output: {sorted(metrics)}")
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    model = get_model(args.model, args.device)
+    model.progress = False
+    peaks = {
+        "fp32": matmul_peak(args.device, torch.float32),
+        "bf16": matmul_peak(args.device, torch.bfloat16),
+    }
+    result = {
+        "environment": {
+            "device": args.device,
+            "cpu": platform.processor() or platform.machine(),
+            "threads": torch.get_num_threads(),
+            "torch": torch.__version__,
+        },
+        "model": str(args.model.relative_to(ROOT.parent))
+        if args.model.is_relative_to(ROOT.parent)
+        else str(args.model),
+        "n_series": N_SERIES,
+        "matmul_peak_gflops": {k: v / 1e9 for k, v in peaks.items()},
+        "unet_forward": unet_forward_stats(model, args.device, peaks),
+        "stage2_training_step": training_step_times(model, args.device),
+        "sampling": sampling_times(model, args.samplers),
+    }
+    result["fid_precision_check"] = fid_check(model, args.fid_seeds, args.fcn_epochs)
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out = args.out or ROOT / "results" / (
+        "sampling.json" if args.device == "cpu" else f"sampling-{args.device}.json"
+    )
+    save_json(out, result)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,721 @@
+"""The thesis benchmark: per dataset, train both stages once, then sample and evaluate ``runs`` times.
+
+    from timevqvdm.benchmark import resolve_datasets, run_benchmark
+
+    run_benchmark(resolve_datasets("dev"), preset="paper", runs=3, out_dir="bench")
+
+Sampling follows the thesis (3.6): 1024 series per run; unconditional 128 steps, γ = 0.1; class-conditional
+32 steps, w = 3, γ = 0.1. Every FID is read against the noise floor FID(real train, test reference) of the
+same FCN: the ratio of the two is the number to steer by. The output folder::
+
+    OUT/models/<name>/            saved model (model.json + safetensors); runs/<stage>/ holds the checkpoints
+    OUT/plots/<name>/             real vs synthetic run charts, feature PCA
+    OUT/results/<name>.json       one record per dataset: metrics, ratios, timings, environment, published
+    OUT/summary.csv, summary.md   the combined table beside the thesis's and TimeVQVAE's figures
+    OUT/figure25_unconditional.png, figure26_conditional.png, figure27_tstr.png
+
+A dataset whose record says ``"status": "ok"`` is skipped; an interrupted or failed one is redone, its
+training resuming from the stage checkpoints.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import math
+import multiprocessing
+import os
+import platform
+import statistics
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict, dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from timevqvdm.config import get_preset
+from timevqvdm.data import TimeSeriesDataset, load_dataset
+from timevqvdm.evaluation import evaluate, published_results
+from timevqvdm.model import MODEL_JSON, TimeVQVDM
+from timevqvdm.training.checkpoint import atomic_write_bytes, load_json, save_json
+
+log = logging.getLogger(__name__)
+
+FORMAT = "timevqvdm-benchmark-1"
+N_SAMPLES = 1024  # thesis 3.6: 1024 series per evaluation run, both modes
+DEV_DATASETS = [
+    # shipped with aeon
+    "GunPoint",
+    "ArrowHead",
+    "ItalyPowerDemand",
+    # from the local UCR archive ($TIMEVQVDM_UCR_ROOT)
+    "ECG200",
+    "CBF",
+    "ECGFiveDays",
+    "FacesUCR",
+    "DiatomSizeReduction",
+    "ECG5000",
+    "Adiac",
+]
+TRAIN_TIME_JSON = "benchmark_train.json"
+FIGURES = {
+    "unconditional": "figure25_unconditional.png",
+    "conditional": "figure26_conditional.png",
+    "tstr": "figure27_tstr.png",
+}
+
+ResultCallback = Callable[[str, dict, bool], None]  # (dataset, record, skipped)
+
+
+# =========================================================================================== dataset lists
+def published_datasets() -> list[str]:
+    """The 128 UCR names of the published reference table, in its order."""
+    text = resources.files("timevqvdm").joinpath("reference", "published.csv").read_text()
+    return [row["dataset"] for row in csv.DictReader(io.StringIO(text))]
+
+
+def resolve_datasets(spec: str) -> list[str]:
+    """``"dev"``, ``"all"`` or comma-separated names (which may include ``dev``/``all``) -> unique names."""
+    names: list[str] = []
+    for token in (t.strip() for t in spec.split(",")):
+        if token == "dev":
+            names.extend(DEV_DATASETS)
+        elif token == "all":
+            names.extend(published_datasets())
+        elif token:
+            if "/" in token or "\\" in token or token.startswith("."):
+                raise ValueError(f"{token!r}: give dataset names, not paths (use --ucr-root for a folder)")
+            names.append(token)
+    if not names:
+        raise ValueError(f"no datasets in {spec!r}: use dev, all or NAME,NAME")
+    return list(dict.fromkeys(names))
+
+
+# ============================================================================================ settings
+@dataclass(frozen=True)
+class Settings:
+    """What makes two benchmark records comparable; a results folder holds one setting only.
+
+    ``n_samples`` and ``steps`` are for tests and smoke runs: None means the thesis's (1024 series; 128
+    unconditional / 32 conditional steps).
+    """
+
+    preset: str = "paper"
+    runs: int = 3
+    seed: int = 0
+    fcn_epochs: int = 1000
+    n_samples: int | None = None
+    steps: int | None = None
+
+    def check(self, record: dict, path: Path) -> None:
+        """Raise when an existing record was made with other settings."""
+        old = record.get("settings", {})
+        differ = {k: (old.get(k), v) for k, v in asdict(self).items() if old.get(k) != v}
+        if differ:
+            details = ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differ.items())
+            raise ValueError(
+                f"{path} was made with other settings ({details}); use another --out for these settings"
+            )
+
+
+def result_path(out_dir: str | Path, name: str) -> Path:
+    return Path(out_dir) / "results" / f"{name}.json"
+
+
+def model_dir(out_dir: str | Path, name: str) -> Path:
+    return Path(out_dir) / "models" / name
+
+
+def read_record(out_dir: str | Path, name: str) -> dict | None:
+    path = result_path(out_dir, name)
+    return load_json(path) if path.is_file() else None
+
+
+# ========================================================================================= one dataset
+def run_dataset(
+    name: str,
+    *,
+    preset: str = "paper",
+    runs: int = 3,
+    out_dir: str | Path,
+    seed: int = 0,
+    fcn_epochs: int = 1000,
+    n_samples: int | None = None,
+    steps: int | None = None,
+    ucr_root: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = False,
+) -> dict:
+    """Train (or resume, or load) one dataset's model, evaluate it ``runs`` times, write its record.
+
+    Parameters
+    ----------
+    name : a UCR/UEA dataset name `load_dataset` resolves (aeon's shipped data, ``ucr_root``).
+    preset : model preset; the thesis's is ``"paper"``.
+    runs : sampling + evaluation runs; FID and IS are mean and std over them.
+    out_dir : the benchmark folder (see the module docstring for its layout).
+    seed : model seed and evaluation seed (run ``r`` samples with ``seed + r``).
+    fcn_epochs : epochs of the reference and TSTR FCNs (the recipe's 1000).
+    n_samples, steps : for tests and smoke runs only: series per run and sampler steps (both modes).
+        None keeps the thesis's 1024 series and 128 / 32 steps.
+    ucr_root : local UCRArchive_2018 folder (default ``$TIMEVQVDM_UCR_ROOT``).
+    cache_dir : reference FCN cache (default ``$TIMEVQVDM_CACHE/fcn``).
+    progress : progress bars while training.
+
+    Returns
+    -------
+    dict : the record written to ``out_dir/results/<name>.json`` (or the existing one when it is done).
+    """
+    settings = Settings(preset, runs, seed, fcn_epochs, n_samples, steps)
+    existing = read_record(out_dir, name)
+    if existing is not None:
+        settings.check(existing, result_path(out_dir, name))
+        if existing.get("status") == "ok":
+            log.info("%s: already done, skipping", name)
+            return existing
+    train = load_dataset(name, split="train", ucr_root=ucr_root)
+    test = load_dataset(name, split="test", ucr_root=ucr_root)
+    model, train_timing = _train_or_load(train, settings, model_dir(out_dir, name), progress)
+
+    timed = _TimedSampler(model)
+    t0 = time.perf_counter()
+    metrics = evaluate(
+        timed, train, test=test, runs=runs, n_samples=n_samples or N_SAMPLES, seed=seed,
+        fcn_epochs=fcn_epochs, steps=steps, cache_dir=cache_dir,
+        plot_dir=Path(out_dir) / "plots" / name, progress=progress,
+    )  # fmt: skip
+    evaluate_seconds = time.perf_counter() - t0
+
+    record = {
+        "format": FORMAT,
+        "dataset": name,
+        "status": "ok",
+        "settings": asdict(settings),
+        "data": {
+            "n_train": train.n_series,
+            "n_test": test.n_series,
+            "n_classes": train.n_classes,
+            "n_channels": train.n_channels,
+            "length": train.length,
+        },
+        "metrics": metrics,
+        "ratios": fid_ratios(metrics),
+        "timing": {**train_timing, **timed.summary(), "evaluate_seconds": evaluate_seconds},
+        "environment": environment(model.device),
+        "published": published_results(name),
+        "model_dir": str(Path("models") / name),
+    }
+    record = _finite(record)
+    save_json(result_path(out_dir, name), record)
+    return record
+
+
+def _train_or_load(
+    train: TimeSeriesDataset, settings: Settings, folder: Path, progress: bool
+) -> tuple[TimeVQVDM, dict[str, Any]]:
+    """A saved model is loaded; otherwise both stages are fitted, resuming from ``folder/runs``."""
+    config = get_preset(settings.preset)
+    config.seed = settings.seed
+    if (folder / MODEL_JSON).is_file():
+        model = TimeVQVDM.load(folder, progress=progress)
+        if model.config.to_dict() != config.to_dict():
+            raise ValueError(
+                f"{folder} holds a model with another configuration than preset {settings.preset!r} "
+                f"(seed {settings.seed}); use another --out"
+            )
+        timing_file = folder / TRAIN_TIME_JSON
+        timing = load_json(timing_file) if timing_file.is_file() else {"train_seconds": None}
+        return model, {**timing, "trained_now": False}
+    run_dir = folder / "runs"
+    resumed = any(run_dir.glob("*/checkpoint.safetensors"))
+    t0 = time.perf_counter()
+    model = TimeVQVDM(config=config, progress=progress).fit(train, run_dir=run_dir, resume=True)
+    timing = _finite(
+        {
+            "train_seconds": time.perf_counter() - t0,
+            "train_resumed": resumed,  # True: train_seconds covers only the part done after the interruption
+            "stages": model.history,
+        }
+    )
+    model.save(folder, overwrite=True)
+    save_json(folder / TRAIN_TIME_JSON, timing)
+    return model, {**timing, "trained_now": True}
+
+
+class _TimedSampler:
+    """Wraps a model so that the wall time of each ``sample`` call is recorded (evaluate only samples)."""
+
+    def __init__(self, model: TimeVQVDM) -> None:
+        self.model = model
+        self.calls: list[dict[str, Any]] = []
+
+    def sample(self, n: int, labels: Any = None, **kwargs: Any):
+        t0 = time.perf_counter()
+        out = self.model.sample(n, labels, **kwargs)
+        mode = "unconditional" if labels is None else "conditional"
+        self.calls.append({"mode": mode, "n": n, "seconds": time.perf_counter() - t0, **kwargs})
+        return out
+
+    def summary(self) -> dict[str, Any]:
+        uncond = [c["seconds"] * N_SAMPLES / c["n"] for c in self.calls if c["mode"] == "unconditional"]
+        return {
+            "sample_seconds": sum(c["seconds"] for c in self.calls),
+            "sampled_series": sum(c["n"] for c in self.calls),
+            # One number comparable across datasets: 1024 unconditional series at the thesis's 128 steps.
+            "uncond_seconds_per_1024": float(np.mean(uncond)) if uncond else None,
+            "sample_calls": self.calls,
+        }
+
+
+def fid_ratios(metrics: dict) -> dict[str, float | None]:
+    """Our FID over the noise floor FID(real train, test reference), per mode: 1 = as good as real data."""
+    floor = metrics.get("reference", {}).get("fid_train_test")
+    out: dict[str, float | None] = {}
+    for mode in ("unconditional", "conditional"):
+        fid = metrics.get(mode, {}).get("fid")
+        out[mode] = fid / floor if fid is not None and floor else None
+    return out
+
+
+def environment(device: torch.device | str | None = None) -> dict[str, Any]:
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else platform.processor() or platform.machine()
+    )
+    return {
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "device": str(device),
+        "device_name": name,
+        "threads": torch.get_num_threads(),
+        "cuda_visible_devices": os.environ.get("CUDA_VISIBLE_DEVICES"),
+    }
+
+
+def _finite(obj: Any) -> Any:
+    """NaN and infinities -> None, so the record is strict JSON (and the CSV has empty cells)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def error_record(name: str, settings: Settings, err: BaseException) -> dict:
+    return {
+        "format": FORMAT,
+        "dataset": name,
+        "status": "error",
+        "settings": asdict(settings),
+        "error": f"{type(err).__name__}: {err}",
+        "traceback": "".join(traceback.format_exception(err)),
+        "environment": environment(),
+    }
+
+
+def _run_safely(name: str, kwargs: dict[str, Any]) -> dict:
+    """`run_dataset`, with a failure logged and written as an error record instead of raised."""
+    try:
+        return run_dataset(name, **kwargs)
+    except Exception as err:  # one failing dataset must not stop the others
+        log.exception("%s failed", name)
+        settings = Settings(**{k: kwargs[k] for k in Settings.__dataclass_fields__ if k in kwargs})
+        record = error_record(name, settings, err)
+        save_json(result_path(kwargs["out_dir"], name), record)
+        return record
+
+
+# ============================================================================================== tables
+# (CSV column, Markdown header or None when the column is CSV-only, format)
+COLUMNS: list[tuple[str, str | None, str]] = [
+    ("dataset", "dataset", "s"),
+    ("n_classes", "K", "d"),
+    ("length", "L", "d"),
+    ("n_train", "N", "d"),
+    ("n_test", None, "d"),
+    ("uncond_fid", "FID", "pm:uncond_fid_std"),
+    ("uncond_fid_std", None, ".2f"),
+    ("noise_floor", "floor", ".2f"),
+    ("uncond_ratio", "ratio", ".2f"),
+    ("half_split_fid", "half-split", ".2f"),
+    ("thesis_uncond_fid", "FID thesis", ".2f"),
+    ("timevqvae_fid", "FID TimeVQVAE", ".2f"),
+    ("uncond_is", "IS", "pm:uncond_is_std"),
+    ("uncond_is_std", None, ".2f"),
+    ("test_is", "IS real", ".2f"),
+    ("thesis_uncond_is", "IS thesis", ".2f"),
+    ("timevqvae_is", "IS TimeVQVAE", ".2f"),
+    ("cond_fid", "cond FID", "pm:cond_fid_std"),
+    ("cond_fid_std", None, ".2f"),
+    ("cond_ratio", "cond ratio", ".2f"),
+    ("thesis_cond_fid", "cond FID thesis", ".2f"),
+    ("cond_is", "cond IS", "pm:cond_is_std"),
+    ("cond_is_std", None, ".2f"),
+    ("thesis_cond_is", "cond IS thesis", ".2f"),
+    ("tstr", "TSTR %", ".1f"),
+    ("trtr", "TRTR %", ".1f"),
+    ("thesis_tstr", "TSTR thesis %", ".1f"),
+    ("thesis_trtr", "TRTR thesis %", ".1f"),
+    ("timevqvae_cas", None, ".1f"),
+    ("copy_share", "copy share", ".3f"),
+    ("train_seconds", "train s", ".0f"),
+    ("sample_seconds_per_1024", "sample s", ".1f"),
+    ("status", None, "s"),
+]
+
+
+def summary_row(record: dict) -> dict[str, Any]:
+    """One record flattened to the table's columns (None where a value is missing)."""
+    metrics, data = record.get("metrics", {}), record.get("data", {})
+    uncond, cond = metrics.get("unconditional", {}), metrics.get("conditional", {})
+    ref, pub = metrics.get("reference", {}), record.get("published") or {}
+    timing, ratios = record.get("timing", {}), record.get("ratios", {})
+    return {
+        "dataset": record["dataset"],
+        **{k: data.get(k, _number(pub.get(k))) for k in ("n_classes", "length", "n_train", "n_test")},
+        "uncond_fid": uncond.get("fid"),
+        "uncond_fid_std": uncond.get("fid_std"),
+        "noise_floor": ref.get("fid_train_test"),
+        "uncond_ratio": ratios.get("unconditional"),
+        "half_split_fid": ref.get("fid_half_split"),
+        "thesis_uncond_fid": _number(pub.get("thesis_uncond_FID")),
+        "timevqvae_fid": _number(pub.get("timevqvae_FID")),
+        "uncond_is": uncond.get("is"),
+        "uncond_is_std": uncond.get("is_std"),
+        "test_is": ref.get("test_is"),
+        "thesis_uncond_is": _number(pub.get("thesis_uncond_IS")),
+        "timevqvae_is": _number(pub.get("timevqvae_IS")),
+        "cond_fid": cond.get("fid"),
+        "cond_fid_std": cond.get("fid_std"),
+        "cond_ratio": ratios.get("conditional"),
+        "thesis_cond_fid": _number(pub.get("thesis_cond_FID")),
+        "cond_is": cond.get("is"),
+        "cond_is_std": cond.get("is_std"),
+        "thesis_cond_is": _number(pub.get("thesis_cond_IS")),
+        "tstr": _percent(cond.get("tstr_accuracy")),
+        "trtr": _percent(cond.get("trtr_accuracy", ref.get("trtr_accuracy"))),
+        "thesis_tstr": _number(pub.get("thesis_TSTR")),
+        "thesis_trtr": _number(pub.get("thesis_TRTR")),
+        "timevqvae_cas": _number(pub.get("timevqvae_CAS")),
+        "copy_share": metrics.get("memorisation", {}).get("copy_share"),
+        "train_seconds": timing.get("train_seconds"),
+        "sample_seconds_per_1024": timing.get("uncond_seconds_per_1024"),
+        "status": record.get("status", "ok"),
+    }
+
+
+def collect_records(out_dir: str | Path) -> list[dict]:
+    """All per-dataset records of a benchmark folder, sorted by dataset name."""
+    folder = Path(out_dir) / "results"
+    return sorted((load_json(p) for p in folder.glob("*.json")), key=lambda r: r["dataset"])
+
+
+def write_tables(out_dir: str | Path) -> tuple[Path, Path]:
+    """Write ``summary.csv`` (one row per dataset, then a ``median`` row) and ``summary.md``."""
+    out_dir = Path(out_dir)
+    rows = [summary_row(r) for r in collect_records(out_dir)]
+    medians = _median_row(rows)
+    csv_path, md_path = out_dir / "summary.csv", out_dir / "summary.md"
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=[c for c, _, _ in COLUMNS], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows([*rows, medians] if rows else [])
+    atomic_write_bytes(csv_path, buffer.getvalue().encode())
+    atomic_write_bytes(md_path, _markdown(rows, medians).encode())
+    return csv_path, md_path
+
+
+def _median_row(rows: list[dict]) -> dict[str, Any]:
+    ok = [r for r in rows if r["status"] == "ok"]
+    out: dict[str, Any] = {"dataset": "median", "status": f"{len(ok)} of {len(rows)} ok"}
+    for column, _, _ in COLUMNS[1:-1]:
+        values = [r[column] for r in ok if r[column] is not None]
+        # A median of run-to-run stds says little; the median row shows medians of the values only.
+        out[column] = statistics.median(values) if values and not column.endswith("_std") else None
+    return out
+
+
+def _markdown(rows: list[dict], medians: dict) -> str:
+    shown = [(c, h, f) for c, h, f in COLUMNS if h is not None]
+    lines = [
+        "| " + " | ".join(h for _, h, _ in shown) + " |",
+        "|" + "|".join(":---" if c == "dataset" else "---:" for c, _, _ in shown) + "|",
+    ]
+    for row in [*rows, medians] if rows else []:
+        bold = row is medians
+        cells = [_cell(row, c, f) for c, _, f in shown]
+        if bold:
+            cells = [f"**{c}**" if c else c for c in cells]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", *_headline(rows)]
+    failed = [r for r in rows if r["status"] != "ok"]
+    if failed:
+        lines += ["", "Failed (see results/<name>.json):", *(f"- {r['dataset']}" for r in failed)]
+    return "\n".join(lines) + "\n"
+
+
+def _headline(rows: list[dict]) -> list[str]:
+    """The summary sentences under the table: where we stand against the floor and the thesis."""
+    ok = [r for r in rows if r["status"] == "ok"]
+    both = [r for r in ok if r["uncond_fid"] is not None and r["thesis_uncond_fid"] is not None]
+    below = sum(r["uncond_fid"] < r["thesis_uncond_fid"] for r in both)
+    ratios = [r["uncond_ratio"] for r in ok if r["uncond_ratio"] is not None]
+    fids = [r["uncond_fid"] for r in ok if r["uncond_fid"] is not None]
+    lines = [f"Unconditional FID below the thesis's on {below} of {len(both)} datasets."]
+    if ratios:
+        lines.append(
+            f"FID / noise floor: median {statistics.median(ratios):.2f}, mean {statistics.mean(ratios):.2f}"
+            f" (1 = as close to the test data as the real training split)."
+        )
+    if fids:
+        lines.append(
+            f"Unconditional FID: median {statistics.median(fids):.2f}, mean {statistics.mean(fids):.2f}."
+        )
+    return lines
+
+
+def _cell(row: dict, column: str, fmt: str) -> str:
+    value = row[column]
+    if value is None:
+        return "" if column != "uncond_fid" or row["status"] == "ok" else row["status"]
+    if fmt == "s":
+        return str(value)
+    if fmt.startswith("pm:"):
+        std = row.get(fmt[3:])
+        text = _fixed_or_small(value, ".2f")
+        return text + (f" ± {_fixed_or_small(std, '.2f')}" if std is not None else "")
+    if fmt == "d":
+        return f"{value:.0f}"
+    return _fixed_or_small(value, fmt)
+
+
+def _fixed_or_small(value: float, fmt: str) -> str:
+    """Fixed-point, but two significant digits for small nonzero values that would print as 0.00."""
+    text = format(value, fmt)
+    return f"{value:.2g}" if value != 0 and float(text) == 0 else text
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and math.isfinite(value) else None
+
+
+def _percent(value: float | None) -> float | None:
+    return None if value is None else 100.0 * value
+
+
+# ============================================================================================= figures
+AXES = [("n_classes", "number of classes"), ("length", "series length"), ("n_train", "training-set size")]
+
+
+def plot_figures(out_dir: str | Path) -> list[Path]:
+    """The thesis's Figures 25-27 on our results, thesis's points beside ours, each with a fitted line.
+
+    25: unconditional FID and IS against number of classes, length and training-set size (log-log);
+    26: the same for class-conditional sampling; 27: TSTR accuracy against the three (log x).
+    """
+    out_dir = Path(out_dir)
+    rows = [summary_row(r) for r in collect_records(out_dir) if r.get("status") == "ok"]
+    panels = {
+        "unconditional": [
+            ("uncond_fid", "thesis_uncond_fid", "FID"),
+            ("uncond_is", "thesis_uncond_is", "IS"),
+        ],
+        "conditional": [("cond_fid", "thesis_cond_fid", "FID"), ("cond_is", "thesis_cond_is", "IS")],
+        "tstr": [("tstr", "thesis_tstr", "TSTR accuracy %")],
+    }
+    titles = {
+        "unconditional": "Fig. 25: unconditional sampling",
+        "conditional": "Fig. 26: class-conditional sampling",
+        "tstr": "Fig. 27: TSTR",
+    }
+    return [
+        _figure(rows, metrics, titles[key], out_dir / FIGURES[key], log_y=key != "tstr")
+        for key, metrics in panels.items()
+    ]
+
+
+def _figure(
+    rows: list[dict], metrics: list[tuple[str, str, str]], title: str, path: Path, log_y: bool
+) -> Path:
+    fig = Figure(figsize=(4 * len(AXES), 3.2 * len(metrics)))
+    axes = fig.subplots(len(metrics), len(AXES), squeeze=False)
+    for i, (ours, thesis, label) in enumerate(metrics):
+        for j, (x_key, x_label) in enumerate(AXES):
+            ax = axes[i, j]
+            for key, name, color, marker in ((ours, "ours", "C0", "o"), (thesis, "thesis", "0.5", "s")):
+                _scatter_with_fit(ax, rows, x_key, key, name, color, marker, log_y)
+            _log_axis(ax.xaxis, ax.set_xscale)
+            if log_y:
+                _log_axis(ax.yaxis, ax.set_yscale)
+            ax.set_xlabel(x_label)
+            ax.set_ylabel(label)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=100, format="png")
+    return path
+
+
+def _log_axis(axis, set_scale) -> None:
+    """Log scale labelled 1, 2, 5, 10, 20, ... in plain numbers (the default minor labels overlap)."""
+    set_scale("log")
+    axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    axis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.set_minor_formatter(NullFormatter())
+
+
+def _scatter_with_fit(
+    ax, rows: list[dict], x_key: str, y_key: str, name: str, color: str, marker: str, log_y: bool
+) -> None:
+    """Points (positive values only, as the axes are logarithmic) and their least-squares line."""
+    pairs = [
+        (r[x_key], r[y_key])
+        for r in rows
+        if r[x_key] and r[y_key] is not None and (r[y_key] > 0 or not log_y)
+    ]
+    if not pairs:
+        return
+    x, y = (np.array(v, dtype=np.float64) for v in zip(*pairs, strict=True))
+    ax.scatter(x, y, s=18, color=color, marker=marker, label=name, alpha=0.8)
+    fit = fit_line(x, y, log_y=log_y)
+    if fit is None:
+        return
+    slope, intercept = fit
+    xs = np.geomspace(x.min(), x.max(), 50)
+    ys = slope * np.log10(xs) + intercept
+    ax.plot(xs, 10**ys if log_y else ys, color=color, linewidth=1, label=f"{name} fit, slope {slope:.2f}")
+
+
+def fit_line(x: np.ndarray, y: np.ndarray, *, log_y: bool = True) -> tuple[float, float] | None:
+    """Least-squares line of log10 y (or y) on log10 x: (slope, intercept), or None with < 2 distinct x."""
+    if len(np.unique(x)) < 2:
+        return None
+    slope, intercept = np.polyfit(np.log10(x), np.log10(y) if log_y else y, 1)
+    return float(slope), float(intercept)
+
+
+# ======================================================================================== orchestration
+@dataclass
+class BenchmarkOutput:
+    records: list[dict]
+    csv: Path
+    markdown: Path
+    figures: list[Path]
+
+
+def run_benchmark(
+    datasets: Sequence[str],
+    *,
+    preset: str = "paper",
+    runs: int = 3,
+    out_dir: str | Path,
+    workers: int = 1,
+    seed: int = 0,
+    fcn_epochs: int = 1000,
+    n_samples: int | None = None,
+    steps: int | None = None,
+    ucr_root: str | Path | None = None,
+    cache_dir: str | Path | None = None,
+    progress: bool = False,
+    on_result: ResultCallback | None = None,
+) -> BenchmarkOutput:
+    """Run `run_dataset` over ``datasets``, then write the tables and figures.
+
+    Datasets already done are skipped; a failing dataset is logged and recorded as an error and the rest
+    continue. With ``workers > 1`` datasets run in parallel processes: one GPU each when several are
+    visible, and ``cpu_count // workers`` torch threads each. ``on_result(name, record, skipped)`` is
+    called as each dataset finishes (for a progress display). Other parameters: see `run_dataset`.
+    """
+    if runs < 1 or workers < 1:
+        raise ValueError(f"runs and workers must be >= 1, got runs={runs}, workers={workers}")
+    get_preset(preset)  # an unknown preset fails here, not once per dataset
+    settings = Settings(preset, runs, seed, fcn_epochs, n_samples, steps)
+    out_dir = Path(out_dir)
+    todo = _pending(datasets, settings, out_dir, on_result)
+    kwargs = {**asdict(settings), "out_dir": out_dir, "ucr_root": ucr_root, "cache_dir": cache_dir}
+    if workers == 1 or len(todo) <= 1:
+        for name in todo:
+            _notify(on_result, name, _run_safely(name, {**kwargs, "progress": progress}), False)
+    else:
+        _run_parallel(todo, kwargs, settings, min(workers, len(todo)), on_result)
+    csv_path, md_path = write_tables(out_dir)
+    figures = plot_figures(out_dir)
+    records = [read_record(out_dir, name) for name in datasets]
+    return BenchmarkOutput([r for r in records if r is not None], csv_path, md_path, figures)
+
+
+def _pending(
+    datasets: Iterable[str], settings: Settings, out_dir: Path, on_result: ResultCallback | None
+) -> list[str]:
+    """Names still to run; finished ones are reported as skipped. Mismatched settings raise up front."""
+    todo = []
+    for name in datasets:
+        record = read_record(out_dir, name)
+        if record is not None:
+            settings.check(record, result_path(out_dir, name))
+            if record.get("status") == "ok":
+                _notify(on_result, name, record, True)
+                continue
+        todo.append(name)
+    return todo
+
+
+def _notify(on_result: ResultCallback | None, name: str, record: dict, skipped: bool) -> None:
+    status = "skipped (done)" if skipped else record.get("status")
+    log.info("%s: %s", name, status)
+    if on_result is not None:
+        on_result(name, record, skipped)
+
+
+def worker_plan(workers: int, n_gpus: int, n_cpus: int) -> list[dict[str, Any]]:
+    """Per worker process: the GPU it sees (round robin when several) and its torch CPU threads."""
+    threads = max(1, n_cpus // workers)
+    return [
+        {"cuda_visible_devices": str(i % n_gpus) if n_gpus > 1 else None, "threads": threads}
+        for i in range(workers)
+    ]
+
+
+def _init_worker(plans) -> None:
+    """Runs first in each worker process, before CUDA is initialised: take one plan off the queue."""
+    plan = plans.get()
+    if plan["cuda_visible_devices"] is not None:
+        os.environ["CUDA_VISIBLE_DEVICES"] = plan["cuda_visible_devices"]
+    torch.set_num_threads(plan["threads"])
+
+
+def _run_parallel(
+    todo: list[str], kwargs: dict, settings: Settings, workers: int, on_result: ResultCallback | None
+) -> None:
+    context = multiprocessing.get_context("spawn")
+    plans = context.Queue()
+    for plan in worker_plan(workers, torch.cuda.device_count(), os.cpu_count() or 1):
+        plans.put(plan)
+    with ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker, initargs=(plans,)
+    ) as pool:
+        futures = {pool.submit(_run_safely, name, {**kwargs, "progress": False}): name for name in todo}
+        for future in as_completed(futures):
+            name = futures[future]
+            try:
+                record = future.result()
+            except Exception as err:  # the worker process itself died (e.g. out of memory)
+                log.error("%s: worker failed: %s", name, err)
+                record = error_record(name, settings, err)
+                save_json(result_path(kwargs["out_dir"], name), record)
+            _notify(on_result, name, record, False)

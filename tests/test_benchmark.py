@@ -1,0 +1,249 @@
+"""The benchmark harness end to end with the `tiny` preset, 2-epoch FCNs and 32 series per run (seconds).
+
+One module-scoped run covers GunPoint (published figures), TinyItaly (a small UCR folder made from
+ItalyPowerDemand, no published row, interrupted after stage 1) and a name that cannot be loaded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from timevqvdm import TimeVQVDM, benchmark
+from timevqvdm.cli import app
+from timevqvdm.data import load_dataset
+from timevqvdm.evaluation import protocol
+
+SMOKE = {"preset": "tiny", "runs": 2, "seed": 0, "fcn_epochs": 2, "n_samples": 32, "steps": 2}
+DATASETS = ["GunPoint", "TinyItaly", "NoSuchDataset"]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _write_tiny_italy(root):
+    """A UCR-format folder with 20 training and 40 test series of ItalyPowerDemand (length 24)."""
+    folder = root / "TinyItaly"
+    folder.mkdir(parents=True)
+    for split, n in (("train", 20), ("test", 40)):
+        data = load_dataset("ItalyPowerDemand", split=split)
+        x = data.to_original_units(data.X[:n, 0])
+        labels = np.array(data.classes)[data.y[:n]]
+        frame = pd.DataFrame(x)
+        frame.insert(0, "label", labels)
+        frame.to_csv(folder / f"TinyItaly_{split.upper()}.tsv", sep="\t", header=False, index=False)
+
+
+def _interrupt_after_stage1(out, ucr_root):
+    """Leave what a run killed after stage 1 leaves: a stage-1 checkpoint, no model.json, no record."""
+    train = load_dataset("TinyItaly", ucr_root=ucr_root)
+    run_dir = benchmark.model_dir(out, "TinyItaly") / "runs"
+    TimeVQVDM(preset="tiny", progress=False).fit(train, stages=(1,), run_dir=run_dir)
+    return run_dir / "stage1"
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    base = tmp_path_factory.mktemp("bench")
+    ucr_root, out = base / "ucr", base / "out"
+    _write_tiny_italy(ucr_root)
+    stage1 = _interrupt_after_stage1(out, ucr_root)
+    before = {
+        "ckpt_mtime": (stage1 / "checkpoint.safetensors").stat().st_mtime_ns,
+        "log_lines": (stage1 / "metrics.jsonl").read_text().count("\n"),
+    }
+    seen = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(protocol, "MIN_TSTR_SAMPLES", 64)  # TSTR on 64 series instead of 1000
+        result = benchmark.run_benchmark(
+            DATASETS, **SMOKE, out_dir=out, ucr_root=ucr_root, cache_dir=base / "fcn",
+            on_result=lambda name, record, skipped: seen.append((name, skipped)),
+        )  # fmt: skip
+    return {
+        "out": out,
+        "ucr_root": ucr_root,
+        "result": result,
+        "before": before,
+        "stage1": stage1,
+        "seen": seen,
+    }
+
+
+def _record(bench, name):
+    return json.loads(benchmark.result_path(bench["out"], name).read_text())
+
+
+# ------------------------------------------------------------------------------------------- datasets
+def test_resolve_datasets():
+    dev = benchmark.resolve_datasets("dev")
+    assert len(dev) == 10 and dev[:3] == ["GunPoint", "ArrowHead", "ItalyPowerDemand"]
+    assert {"ECG200", "CBF", "ECGFiveDays", "FacesUCR", "DiatomSizeReduction", "ECG5000", "Adiac"} <= set(dev)
+    everything = benchmark.resolve_datasets("all")
+    assert len(everything) == 128 and "GunPoint" in everything
+    assert benchmark.resolve_datasets(" Beef, GunPoint,dev") == ["Beef", "GunPoint", *dev[1:]]
+    for bad in ("", " , ", "../GunPoint"):
+        with pytest.raises(ValueError):
+            benchmark.resolve_datasets(bad)
+
+
+def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
+    """Without the smoke overrides, evaluation gets 1024 series and the protocol's thesis settings."""
+    assert protocol.UNCONDITIONAL_SAMPLING == {"steps": 128, "rescale": 0.1}
+    assert protocol.CONDITIONAL_SAMPLING == {"steps": 32, "guidance": 3.0, "rescale": 0.1}
+    calls = []
+
+    def fake_evaluate(model, train, **kwargs):
+        calls.append(kwargs)
+        raise KeyboardInterrupt  # stop before anything is written
+
+    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (object(), {}))
+    monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        benchmark.run_dataset("GunPoint", preset="tiny", runs=3, out_dir=tmp_path)
+    (kwargs,) = calls
+    assert kwargs["n_samples"] == 1024 and kwargs["runs"] == 3 and kwargs["fcn_epochs"] == 1000
+    assert kwargs["steps"] is None and "guidance" not in kwargs and "rescale" not in kwargs
+
+
+# ------------------------------------------------------------------------------------------- records
+def test_record_holds_metrics_ratios_timing_environment_and_published(bench):
+    record = _record(bench, "GunPoint")
+    assert record["status"] == "ok" and record["format"] == benchmark.FORMAT
+    assert record["settings"] == SMOKE
+    assert record["data"] == {"n_train": 50, "n_test": 150, "n_classes": 2, "n_channels": 1, "length": 150}
+    metrics = record["metrics"]
+    for mode in ("unconditional", "conditional"):
+        assert len(metrics[mode]["fid_runs"]) == 2 and metrics[mode]["fid"] >= 0
+        assert metrics[mode]["fid_std"] >= 0 and 1.0 <= metrics[mode]["is"] <= 2.0
+    assert metrics["unconditional"]["sampling"] == {"steps": 2, "rescale": 0.1}
+    assert metrics["conditional"]["sampling"] == {"steps": 2, "guidance": 3.0, "rescale": 0.1}
+    assert 0.0 <= metrics["conditional"]["tstr_accuracy"] <= 1.0
+    assert "copy_share" in metrics["memorisation"]
+    floor = metrics["reference"]["fid_train_test"]
+    assert record["ratios"]["unconditional"] == pytest.approx(metrics["unconditional"]["fid"] / floor)
+    assert record["ratios"]["conditional"] == pytest.approx(metrics["conditional"]["fid"] / floor)
+    timing = record["timing"]
+    assert timing["train_seconds"] > 0 and timing["trained_now"] and not timing["train_resumed"]
+    assert timing["sample_seconds"] > 0 and timing["uncond_seconds_per_1024"] > 0
+    assert timing["sampled_series"] == sum(c["n"] for c in timing["sample_calls"])
+    assert record["environment"]["torch"] and record["environment"]["threads"] >= 1
+    assert record["published"]["thesis_uncond_FID"] == 4.45
+    assert record["published"]["timevqvae_FID"] == 0.8
+    assert (bench["out"] / "models" / "GunPoint" / "model.json").is_file()
+    assert (bench["out"] / "plots" / "GunPoint" / "real_vs_synthetic.png").is_file()
+
+
+def test_records_are_strict_json(bench):
+    def refuse(token):
+        raise AssertionError(f"non-standard JSON constant {token}")
+
+    for path in (bench["out"] / "results").glob("*.json"):
+        json.loads(path.read_text(), parse_constant=refuse)
+
+
+def test_interrupted_dataset_resumes_from_its_checkpoint(bench):
+    record = _record(bench, "TinyItaly")
+    assert record["status"] == "ok" and record["published"] is None
+    assert record["data"]["n_train"] == 20 and record["data"]["length"] == 24
+    assert record["timing"]["train_resumed"]
+    # stage 1 was finished: resumed at its last step, no step run, no checkpoint rewritten
+    stage1 = bench["stage1"]
+    assert (stage1 / "checkpoint.safetensors").stat().st_mtime_ns == bench["before"]["ckpt_mtime"]
+    assert (stage1 / "metrics.jsonl").read_text().count("\n") == bench["before"]["log_lines"]
+    assert (stage1.parent / "stage2_hf" / "checkpoint.safetensors").is_file()
+
+
+def test_a_failing_dataset_is_recorded_and_the_others_run(bench):
+    record = _record(bench, "NoSuchDataset")
+    assert record["status"] == "error" and "NoSuchDataset" in record["error"] and record["traceback"]
+    assert sorted(bench["seen"]) == [("GunPoint", False), ("NoSuchDataset", False), ("TinyItaly", False)]
+    assert [r["dataset"] for r in bench["result"].records] == DATASETS
+    assert "Failed" in bench["result"].markdown.read_text()
+
+
+# -------------------------------------------------------------------------------- tables and figures
+def test_summary_tables_put_published_figures_beside_ours(bench):
+    table = pd.read_csv(bench["out"] / "summary.csv").set_index("dataset")
+    assert list(table.index) == ["GunPoint", "NoSuchDataset", "TinyItaly", "median"]
+    gunpoint = table.loc["GunPoint"]
+    assert gunpoint["thesis_uncond_fid"] == 4.45 and gunpoint["timevqvae_fid"] == 0.8
+    assert gunpoint["thesis_tstr"] == 86.67 and gunpoint["thesis_trtr"] == 100.0
+    record = _record(bench, "GunPoint")
+    assert gunpoint["uncond_fid"] == pytest.approx(record["metrics"]["unconditional"]["fid"])
+    assert gunpoint["uncond_ratio"] == pytest.approx(record["ratios"]["unconditional"])
+    assert gunpoint["n_classes"] == 2 and gunpoint["length"] == 150 and gunpoint["status"] == "ok"
+    assert pd.isna(table.loc["TinyItaly", "thesis_uncond_fid"])
+    assert table.loc["NoSuchDataset", "status"] == "error"
+
+    markdown = (bench["out"] / "summary.md").read_text()
+    header, _, *rows = markdown.splitlines()
+    assert "| FID | floor | ratio |" in header and "FID thesis" in header and "FID TimeVQVAE" in header
+    gunpoint_line = next(r for r in rows if r.startswith("| GunPoint"))
+    assert "| 4.45 | 0.80 |" in gunpoint_line and " ± " in gunpoint_line
+    assert any(r.startswith("| **median**") for r in rows)
+    assert "Unconditional FID below the thesis's on" in markdown and "of 1 datasets" in markdown
+
+
+def test_figures_25_to_27_are_pngs(bench):
+    assert [p.name for p in bench["result"].figures] == list(benchmark.FIGURES.values())
+    for path in bench["result"].figures:
+        data = path.read_bytes()
+        assert data.startswith(PNG_MAGIC) and len(data) > 5000
+
+
+def test_fit_line_is_least_squares_in_log_space():
+    x = np.array([1.0, 10.0, 100.0])
+    slope, intercept = benchmark.fit_line(x, 10 * x**2)
+    assert slope == pytest.approx(2.0) and intercept == pytest.approx(1.0)
+    slope, intercept = benchmark.fit_line(x, 3 + 2 * np.log10(x), log_y=False)
+    assert slope == pytest.approx(2.0) and intercept == pytest.approx(3.0)
+    assert benchmark.fit_line(np.array([5.0, 5.0]), np.array([1.0, 2.0])) is None
+
+
+# ------------------------------------------------------------------------------------------ reruns
+def test_a_second_call_skips_finished_datasets(bench, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise AssertionError("a finished dataset was trained again")
+
+    monkeypatch.setattr(TimeVQVDM, "fit", no_training)
+    monkeypatch.setattr(benchmark, "evaluate", no_training)
+    done = ["GunPoint", "TinyItaly"]
+    mtimes = {n: os.stat(benchmark.result_path(bench["out"], n)).st_mtime_ns for n in done}
+    seen = []
+    benchmark.run_benchmark(
+        done, **SMOKE, out_dir=bench["out"], ucr_root=bench["ucr_root"],
+        on_result=lambda name, record, skipped: seen.append((name, skipped)),
+    )  # fmt: skip
+    assert seen == [("GunPoint", True), ("TinyItaly", True)]
+    assert {n: os.stat(benchmark.result_path(bench["out"], n)).st_mtime_ns for n in done} == mtimes
+
+
+def test_other_settings_in_the_same_folder_are_refused(bench):
+    with pytest.raises(ValueError, match="another --out"):
+        benchmark.run_benchmark(["GunPoint"], **{**SMOKE, "preset": "quick"}, out_dir=bench["out"])
+    with pytest.raises(ValueError, match="runs: 2 there, 3 now"):
+        benchmark.run_dataset("GunPoint", **{**SMOKE, "runs": 3}, out_dir=bench["out"])
+
+
+def test_cli_benchmark_skips_done_work_and_prints_the_table(bench):
+    common = ["benchmark", "--out", bench["out"], "--datasets", "GunPoint,TinyItaly", "--runs", "2"]
+    smoke = ["--fcn-epochs", "2", "--n-samples", "32", "--steps", "2", "--ucr-root", bench["ucr_root"]]
+    runner = CliRunner()
+    result = runner.invoke(app, [str(a) for a in [*common, "--preset", "tiny", *smoke]])
+    assert result.exit_code == 0, result.output
+    assert "GunPoint: skipped" in result.output
+    assert result.output.strip().endswith(str(bench["out"] / "summary.md"))
+    result = runner.invoke(app, [str(a) for a in [*common, "--preset", "quick", *smoke]])
+    assert result.exit_code == 2 and "another --out" in result.output
+
+
+# ------------------------------------------------------------------------------------------ workers
+def test_worker_plan_gives_each_worker_one_gpu_and_a_share_of_the_cpus():
+    plan = benchmark.worker_plan(4, n_gpus=2, n_cpus=16)
+    assert [p["cuda_visible_devices"] for p in plan] == ["0", "1", "0", "1"]
+    assert {p["threads"] for p in plan} == {4}
+    assert benchmark.worker_plan(2, n_gpus=0, n_cpus=2) == [{"cuda_visible_devices": None, "threads": 1}] * 2
+    assert benchmark.worker_plan(3, n_gpus=1, n_cpus=2)[2] == {"cuda_visible_devices": None, "threads": 1}
