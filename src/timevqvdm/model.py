@@ -38,6 +38,8 @@ from timevqvdm.training.checkpoint import (
 log = logging.getLogger(__name__)
 
 FORMAT = "timevqvdm-model-1"
+# Series x timepoints decoded at once (e.g. 3495 series of length 150, 174 of length 3000).
+DECODE_BUDGET = 2**19
 MODEL_JSON = "model.json"
 WEIGHT_FILES = {
     "tokenizer": "tokenizer.safetensors",
@@ -210,10 +212,14 @@ class TimeVQVDM:
         _freeze(self.prior_lf.to(self.device))
         _freeze(self.prior_hf.to(self.device))
 
+    def _chunk_size(self) -> int:
+        """Series per stage-1 forward pass outside training, so memory stays bounded for long series."""
+        return max(16, DECODE_BUDGET // self.data_info.length)
+
     @torch.no_grad()
-    def _encode(self, x: torch.Tensor, batch_size: int = 512) -> tuple[torch.Tensor, torch.Tensor]:
+    def _encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Continuous stage-1 latents of `x` (B, C, L) -> ((B, H*d, W_lf), (B, H*d, W_hf)) on the CPU."""
-        parts = [self.tokenizer.encode(chunk.to(self.device)) for chunk in x.split(batch_size)]
+        parts = [self.tokenizer.encode(chunk.to(self.device)) for chunk in x.split(self._chunk_size())]
         return torch.cat([p[0] for p in parts]).cpu(), torch.cat([p[1] for p in parts]).cpu()
 
     # ======================================================================================== reconstruct
@@ -227,7 +233,7 @@ class TimeVQVDM:
         x, squeeze = self._as_model_input(X)
         info = self.data_info
         outs_lf, outs_hf = [], []
-        for chunk in x.split(512):
+        for chunk in x.split(self._chunk_size()):
             x_lf, x_hf = self.tokenizer.reconstruct(chunk.to(self.device))
             outs_lf.append(x_lf.cpu())
             outs_hf.append(x_hf.cpu())
@@ -332,10 +338,20 @@ class TimeVQVDM:
         return result
 
     def _decode_latents(self, z_lf: torch.Tensor, z_hf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Scaled prior samples -> unscale -> snap to codebooks -> decode -> (x_lf, x_hf) normalised units."""
-        zq_lf = self.tokenizer.quantize(self.prior_lf.scaler.inverse(z_lf), "lf")
-        zq_hf = self.tokenizer.quantize(self.prior_hf.scaler.inverse(z_hf), "hf")
-        return self.tokenizer.decode(zq_lf, zq_hf)
+        """Scaled prior samples -> unscale -> snap to codebooks -> decode -> (x_lf, x_hf) normalised units.
+
+        The decoders run at the full spectrogram width, so they are fed in chunks whose size shrinks with
+        the series length: memory stays bounded (a few hundred MB) however many series are drawn.
+        """
+        chunk = self._chunk_size()
+        parts_lf, parts_hf = [], []
+        for a, b in zip(z_lf.split(chunk), z_hf.split(chunk), strict=True):
+            zq_lf = self.tokenizer.quantize(self.prior_lf.scaler.inverse(a), "lf")
+            zq_hf = self.tokenizer.quantize(self.prior_hf.scaler.inverse(b), "hf")
+            x_lf, x_hf = self.tokenizer.decode(zq_lf, zq_hf)
+            parts_lf.append(x_lf)
+            parts_hf.append(x_hf)
+        return torch.cat(parts_lf), torch.cat(parts_hf)
 
     def _resolve_labels(self, n: int, labels) -> np.ndarray | None:
         info = self.data_info
