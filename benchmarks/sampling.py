@@ -19,16 +19,14 @@ The model is the one the benchmark harness trains (``benchmarks/work/paper/model
 from __future__ import annotations
 
 import argparse
-import platform
 import resource
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from torch.utils.flop_counter import FlopCounterMode
 
+from common import environment, matmul_peak, median_time, unet_forward_stats, unet_inputs
 from timevqvdm import TimeVQVDM
 from timevqvdm.data import load_dataset
 from timevqvdm.training.checkpoint import save_json
@@ -62,70 +60,6 @@ def get_model(path: Path, device: str) -> TimeVQVDM:
     model = TimeVQVDM(preset="paper", device=device).fit(train, run_dir=path / "runs", resume=True)
     model.save(path, overwrite=True)
     return model
-
-
-def median_time(fn, repeats: int, warmup: int = 1) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def matmul_peak(device: str, dtype: torch.dtype, size: int = 2048, repeats: int = 7) -> float:
-    """FLOP/s of a square matrix multiply: the practical peak the U-Nets are compared with."""
-    a = torch.randn(size, size, device=device, dtype=dtype)
-    b = torch.randn(size, size, device=device, dtype=dtype)
-
-    def run():
-        a @ b
-        if device.startswith("cuda"):
-            torch.cuda.synchronize()
-
-    return 2 * size**3 / median_time(run, repeats, warmup=2)
-
-
-def unet_inputs(prior, batch: int, device: str, cond_shape=None):
-    c, w = prior.latent_shape
-    z = torch.randn(batch, c, w, device=device)
-    t = torch.full((batch,), 0.5, device=device)
-    y = torch.zeros(batch, dtype=torch.long, device=device)
-    cond = None if cond_shape is None else torch.randn(batch, *cond_shape, device=device)
-    return z, t, y, cond
-
-
-@torch.no_grad()
-def unet_forward_stats(model: TimeVQVDM, device: str, peaks: dict[str, float], batch: int = 128) -> dict:
-    out = {}
-    lf_shape = model.prior_lf.latent_shape
-    for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
-        z, t, y, cond = unet_inputs(prior, batch, device, cond_shape)
-        with FlopCounterMode(display=False) as counter:
-            prior.network(z, t, y, cond)
-        flops = counter.get_total_flops()
-        entry = {"gflop_per_forward_b128": flops / 1e9}
-        for precision, ctx_dtype in (("fp32", None), ("bf16", torch.bfloat16)):
-
-            def run(ctx_dtype=ctx_dtype, prior=prior, z=z, t=t, y=y, cond=cond):
-                if ctx_dtype is None:
-                    prior.network(z, t, y, cond)
-                else:
-                    with torch.autocast(device_type=device.split(":")[0], dtype=ctx_dtype):
-                        prior.network(z, t, y, cond)
-                if device.startswith("cuda"):
-                    torch.cuda.synchronize()
-
-            seconds = median_time(run, repeats=5, warmup=1)
-            achieved = flops / seconds
-            entry[f"{precision}_forward_s"] = seconds
-            entry[f"{precision}_gflops"] = achieved / 1e9
-            entry[f"{precision}_share_of_{precision}_peak"] = achieved / peaks[precision]
-            entry[f"{precision}_share_of_fp32_peak"] = achieved / peaks["fp32"]
-        out[band] = entry
-    return out
 
 
 def sampling_times(model: TimeVQVDM, samplers: list[str]) -> dict:
@@ -211,12 +145,7 @@ def main() -> None:
         "bf16": matmul_peak(args.device, torch.bfloat16),
     }
     result = {
-        "environment": {
-            "device": args.device,
-            "cpu": platform.processor() or platform.machine(),
-            "threads": torch.get_num_threads(),
-            "torch": torch.__version__,
-        },
+        "environment": environment(args.device),
         "model": str(args.model.relative_to(ROOT.parent))
         if args.model.is_relative_to(ROOT.parent)
         else str(args.model),

@@ -1,0 +1,246 @@
+"""Speed benchmark: training and sampling cost of the `paper` architecture, and how it grows with the work.
+
+Writes ``benchmarks/results/speed-<device>.json``:
+
+* stage-1 and stage-2 training step time at batch 128 (series of length 150);
+* sampling throughput (series/s) for both samplers at the model's default settings;
+* the U-Net forward pass: FLOPs (`torch.utils.flop_counter`), achieved FLOP/s in fp32 and bf16, and that as a
+  share of the matrix-multiply peak measured in the same run;
+* scaling: step time and peak memory for series of length 150, 500, 1500 and 3000, and sampling time for
+  256, 1024 and 4096 series, each with the ratio to the smallest case (nothing may grow faster than
+  linearly); and the peak memory of sampling 4096 series of length 3000 (must fit in 8 GB on a CPU).
+
+Weights are random (timing does not depend on them): each measurement builds the paper architecture with a
+one-step fit on synthetic data. Every case runs in a fresh subprocess, so its peak resident memory is its own.
+
+    python benchmarks/speed.py --threads 2            # CPU
+    python benchmarks/speed.py --device cuda          # on a GPU machine
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import environment, matmul_peak, median_time, synchronize, unet_forward_stats
+from timevqvdm import TimeVQVDM
+from timevqvdm.config import get_preset
+from timevqvdm.training.checkpoint import save_json
+
+ROOT = Path(__file__).resolve().parent
+LENGTHS = (150, 500, 1500, 3000)
+COUNTS = (256, 1024, 4096)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--sample-steps", type=int, default=None, help="steps for the count scaling (default: model's)"
+    )
+    parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
+    parser.add_argument("--counts", type=int, nargs="+", default=list(COUNTS))
+    parser.add_argument("--long", type=int, nargs=2, default=[4096, 3000], metavar=("N", "LENGTH"))
+    parser.add_argument("--case", default=None, help=argparse.SUPPRESS)  # internal: run one case, print JSON
+    return parser.parse_args(argv)
+
+
+def paper_model(length: int, device: str, n_classes: int = 2) -> TimeVQVDM:
+    """The paper architecture for `length`, fitted for one step on synthetic series (random-ish weights)."""
+    config = get_preset("paper")
+    for stage in (config.stage1, config.stage2):
+        stage.max_steps = 1
+        stage.accelerator = "cuda" if device.startswith("cuda") else "cpu"
+    rng = np.random.default_rng(0)
+    n = 16
+    t = np.linspace(0, 8 * np.pi, length)
+    X = np.sin(t[None, :] + rng.uniform(0, 6, (n, 1))) + 0.1 * rng.normal(size=(n, length))
+    y = np.arange(n) % n_classes
+    return TimeVQVDM(config=config, device=device, progress=False).fit(X.astype(np.float32), y)
+
+
+def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> float:
+    tokenizer = model.tokenizer
+    tokenizer.train()
+    params = list(tokenizer.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    x = torch.randn(batch, model.data_info.n_channels, model.data_info.length, device=device)
+    split = tokenizer.split(x)
+    optimizer = torch.optim.AdamW(params, lr=0.0)
+
+    def step():
+        optimizer.zero_grad(set_to_none=True)
+        loss, _ = tokenizer.training_loss(split)
+        loss.backward()
+        optimizer.step()
+        synchronize(device)
+
+    return median_time(step, repeats)
+
+
+def stage2_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> dict[str, float]:
+    out = {}
+    lf_shape = model.prior_lf.latent_shape
+    for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
+        prior.train()
+        params = list(prior.parameters())
+        for p in params:
+            p.requires_grad_(True)
+        c, w = prior.latent_shape
+        batch_dict = {
+            "z0": torch.randn(batch, c, w, device=device),
+            "y": torch.zeros(batch, dtype=torch.long, device=device),
+        }
+        if band == "hf":
+            batch_dict["cond"] = torch.randn(batch, *lf_shape, device=device)
+        optimizer = torch.optim.AdamW(params, lr=0.0)
+        generator = torch.Generator(device=device).manual_seed(0)
+
+        def step(prior=prior, batch_dict=batch_dict, optimizer=optimizer, generator=generator):
+            optimizer.zero_grad(set_to_none=True)
+            loss, _ = prior.training_loss(batch_dict, generator)
+            loss.backward()
+            optimizer.step()
+            synchronize(device)
+
+        out[band] = median_time(step, repeats)
+    return out
+
+
+def peak_memory_mb(device: str) -> float:
+    if device.startswith("cuda"):
+        return torch.cuda.max_memory_allocated() / 2**20
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+
+
+# ------------------------------------------------------------------------------------------------ the cases
+def case_length(length: int, device: str, repeats: int) -> dict:
+    model = paper_model(length, device)
+    return {
+        "length": length,
+        "latent_shapes": {k: list(v) for k, v in model.tokenizer.latent_shapes.items()},
+        "stage1_step_s_b128": stage1_step(model, 128, device, repeats),
+        "stage2_step_s_b128": stage2_step(model, 128, device, repeats),
+        "peak_memory_mb": peak_memory_mb(device),
+    }
+
+
+def case_sampling(length: int, n: int, sampler: str, steps: int | None, device: str) -> dict:
+    model = paper_model(length, device)
+    steps = steps or model.config.sampling.steps
+    t0 = time.perf_counter()
+    out = model.sample(n, None, steps=steps, sampler=sampler, seed=0)
+    synchronize(device)
+    seconds = time.perf_counter() - t0
+    return {
+        "length": length,
+        "n": n,
+        "sampler": sampler,
+        "steps": steps,
+        "seconds": seconds,
+        "series_per_second": n / seconds,
+        "finite": bool(np.isfinite(out.X).all()),
+        "peak_memory_mb": peak_memory_mb(device),
+    }
+
+
+def case_unet(device: str) -> dict:
+    model = paper_model(150, device)
+    peaks = {"fp32": matmul_peak(device, torch.float32), "bf16": matmul_peak(device, torch.bfloat16)}
+    return {
+        "matmul_peak_gflops": {k: v / 1e9 for k, v in peaks.items()},
+        "unet": unet_forward_stats(model, device, peaks),
+    }
+
+
+def run_case(case: dict, args: argparse.Namespace) -> dict:
+    """Run one case in a fresh interpreter so its peak memory is its own."""
+    cmd = [sys.executable, __file__, "--device", args.device, "--threads", str(args.threads),
+           "--repeats", str(args.repeats), "--case", json.dumps(case)]  # fmt: skip
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        return {**case, "error": proc.stderr[-2000:]}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def dispatch(case: dict, args: argparse.Namespace) -> dict:
+    kind = case["kind"]
+    if kind == "length":
+        return case_length(case["length"], args.device, args.repeats)
+    if kind == "sampling":
+        return case_sampling(case["length"], case["n"], case["sampler"], case.get("steps"), args.device)
+    if kind == "unet":
+        return case_unet(args.device)
+    raise ValueError(f"unknown case {kind!r}")
+
+
+def ratios(rows: list[dict], key: str, size_key: str) -> list[dict]:
+    """Each row's cost relative to the smallest, beside its size ratio: linear growth keeps cost <= size."""
+    base = rows[0]
+    return [
+        {size_key: r[size_key], "size_ratio": r[size_key] / base[size_key], "cost_ratio": r[key] / base[key]}
+        for r in rows
+        if key in r and key in base
+    ]
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    if args.case:
+        print(json.dumps(dispatch(json.loads(args.case), args)))
+        return
+    result: dict = {"environment": environment(args.device)}
+    result["unet_forward"] = run_case({"kind": "unet"}, args)
+    lengths = [run_case({"kind": "length", "length": length}, args) for length in args.lengths]
+    result["by_length"] = lengths
+    result["training_step_b128"] = {
+        "stage1_s": lengths[0].get("stage1_step_s_b128"),
+        "stage2_s": lengths[0].get("stage2_step_s_b128"),
+    }
+    throughput = [
+        run_case(
+            {"kind": "sampling", "length": 150, "n": 1024, "sampler": s, "steps": args.sample_steps}, args
+        )
+        for s in ("ancestral", "ddim")
+    ]
+    result["sampling_throughput_1024"] = throughput
+    counts = [
+        run_case(
+            {"kind": "sampling", "length": 150, "n": n, "sampler": "ancestral", "steps": args.sample_steps},
+            args,
+        )
+        for n in args.counts
+    ]
+    result["by_count"] = counts
+    n_long, length_long = args.long
+    result["long_series"] = run_case(
+        {"kind": "sampling", "length": length_long, "n": n_long, "sampler": "ddim", "steps": 2}, args
+    )
+    result["scaling"] = {
+        "stage1_step_vs_length": ratios(lengths, "stage1_step_s_b128", "length"),
+        "memory_vs_length": ratios(lengths, "peak_memory_mb", "length"),
+        "sampling_time_vs_count": ratios(counts, "seconds", "n"),
+        "memory_vs_count": ratios(counts, "peak_memory_mb", "n"),
+    }
+    long_mb = result["long_series"].get("peak_memory_mb")
+    result["long_series_fits_8gb"] = None if long_mb is None else long_mb < 8 * 1024
+    out = args.out or ROOT / "results" / f"speed-{args.device.split(':')[0]}.json"
+    save_json(out, result)
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
