@@ -81,6 +81,36 @@ def unet_forward_stats(model, device: str, peaks: dict[str, float], batch: int =
     return out
 
 
+def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str, float]:
+    """Median seconds per stage-2 training step (both priors) at `batch`; lr 0 leaves the model unchanged."""
+    out = {}
+    lf_shape = model.prior_lf.latent_shape
+    for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
+        prior.train()
+        params = list(prior.parameters())
+        for p in params:
+            p.requires_grad_(True)
+        c, w = prior.latent_shape
+        batch_dict = {
+            "z0": torch.randn(batch, c, w, device=device),
+            "y": torch.zeros(batch, dtype=torch.long, device=device),
+        }
+        if band == "hf":
+            batch_dict["cond"] = torch.randn(batch, *lf_shape, device=device)
+        optimizer = torch.optim.AdamW(params, lr=0.0)
+        generator = torch.Generator(device=device).manual_seed(0)
+
+        def step(prior=prior, batch_dict=batch_dict, optimizer=optimizer, generator=generator):
+            optimizer.zero_grad(set_to_none=True)
+            loss, _ = prior.training_loss(batch_dict, generator)
+            loss.backward()
+            optimizer.step()
+            synchronize(device)
+
+        out[band] = median_time(step, repeats)
+    return out
+
+
 def environment(device: str) -> dict:
     info = {
         "device": device,

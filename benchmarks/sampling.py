@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import environment, matmul_peak, median_time, unet_forward_stats, unet_inputs
+from common import environment, matmul_peak, stage2_step_times, unet_forward_stats
 from timevqvdm import TimeVQVDM
 from timevqvdm.data import load_dataset
 from timevqvdm.training.checkpoint import save_json
@@ -81,32 +81,6 @@ def sampling_times(model: TimeVQVDM, samplers: list[str]) -> dict:
     return out
 
 
-def training_step_times(model: TimeVQVDM, device: str, batch: int = 128, repeats: int = 5) -> dict:
-    out = {}
-    lf_shape = model.prior_lf.latent_shape
-    for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
-        z, _, y, cond = unet_inputs(prior, batch, device, cond_shape)
-        batch_dict = {"z0": z, "y": y} if cond is None else {"z0": z, "y": y, "cond": cond}
-        network = prior.train()
-        params = [p for p in network.parameters()]
-        for p in params:
-            p.requires_grad_(True)
-        optimizer = torch.optim.AdamW(params, lr=0.0)  # lr 0: time the step without changing the model
-        generator = torch.Generator(device=device).manual_seed(0)
-
-        def step(prior=prior, batch_dict=batch_dict, optimizer=optimizer, generator=generator):
-            optimizer.zero_grad(set_to_none=True)
-            loss, _ = prior.training_loss(batch_dict, generator)
-            loss.backward()
-            optimizer.step()
-
-        out[band] = {"seconds_per_step_b128": median_time(step, repeats)}
-        prior.eval()
-        for p in params:
-            p.requires_grad_(False)
-    return out
-
-
 def fid_check(model: TimeVQVDM, seeds: int, fcn_epochs: int) -> dict:
     """FID of unconditional samples (128 steps) in fp32 and bf16 over several seeds, same FCN, same reference."""
     from timevqvdm.evaluation import evaluate
@@ -152,7 +126,7 @@ def main() -> None:
         "n_series": N_SERIES,
         "matmul_peak_gflops": {k: v / 1e9 for k, v in peaks.items()},
         "unet_forward": unet_forward_stats(model, args.device, peaks),
-        "stage2_training_step": training_step_times(model, args.device),
+        "stage2_training_step_s_b128": stage2_step_times(model, 128, args.device, repeats=5),
         "sampling": sampling_times(model, args.samplers),
     }
     result["fid_precision_check"] = fid_check(model, args.fid_seeds, args.fcn_epochs)

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import environment, matmul_peak, median_time, synchronize, unet_forward_stats
+from common import environment, matmul_peak, median_time, stage2_step_times, synchronize, unet_forward_stats
 from timevqvdm import TimeVQVDM
 from timevqvdm.config import get_preset
 from timevqvdm.training.checkpoint import save_json
@@ -90,35 +90,6 @@ def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> floa
     return median_time(step, repeats)
 
 
-def stage2_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> dict[str, float]:
-    out = {}
-    lf_shape = model.prior_lf.latent_shape
-    for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
-        prior.train()
-        params = list(prior.parameters())
-        for p in params:
-            p.requires_grad_(True)
-        c, w = prior.latent_shape
-        batch_dict = {
-            "z0": torch.randn(batch, c, w, device=device),
-            "y": torch.zeros(batch, dtype=torch.long, device=device),
-        }
-        if band == "hf":
-            batch_dict["cond"] = torch.randn(batch, *lf_shape, device=device)
-        optimizer = torch.optim.AdamW(params, lr=0.0)
-        generator = torch.Generator(device=device).manual_seed(0)
-
-        def step(prior=prior, batch_dict=batch_dict, optimizer=optimizer, generator=generator):
-            optimizer.zero_grad(set_to_none=True)
-            loss, _ = prior.training_loss(batch_dict, generator)
-            loss.backward()
-            optimizer.step()
-            synchronize(device)
-
-        out[band] = median_time(step, repeats)
-    return out
-
-
 def peak_memory_mb(device: str) -> float:
     if device.startswith("cuda"):
         return torch.cuda.max_memory_allocated() / 2**20
@@ -132,7 +103,7 @@ def case_length(length: int, device: str, repeats: int) -> dict:
         "length": length,
         "latent_shapes": {k: list(v) for k, v in model.tokenizer.latent_shapes.items()},
         "stage1_step_s_b128": stage1_step(model, 128, device, repeats),
-        "stage2_step_s_b128": stage2_step(model, 128, device, repeats),
+        "stage2_step_s_b128": stage2_step_times(model, 128, device, repeats),
         "peak_memory_mb": peak_memory_mb(device),
     }
 

@@ -25,8 +25,6 @@ import copy
 import dataclasses
 import json
 import math
-import os
-import platform
 import statistics
 import time
 from pathlib import Path
@@ -34,10 +32,12 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from common import environment
 from timevqvdm.config import get_preset
 from timevqvdm.data import load_dataset
 from timevqvdm.tokenizer import BANDS, FrequencyTokenizer, build_tokenizer
 from timevqvdm.training import Trainer
+from timevqvdm.training.checkpoint import save_json
 
 ROOT = Path(__file__).resolve().parent
 RESULTS = ROOT / "results" / "stage1.json"
@@ -58,28 +58,6 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def environment() -> dict:
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    return {
-        "torch": torch.__version__,
-        "threads": torch.get_num_threads(),
-        "cpu": cpu_name(),
-        "device": torch.cuda.get_device_name(0) if device == "cuda" else "cpu",
-        "python": platform.python_version(),
-    }
-
-
-def cpu_name() -> str:
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def load_results(path: Path) -> dict:
     if path.exists():
         return json.loads(path.read_text())
@@ -87,11 +65,7 @@ def load_results(path: Path) -> dict:
 
 
 def save_results(path: Path, results: dict) -> None:
-    # Write-then-rename: an interrupted run never leaves a truncated JSON behind.
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(results, indent=2) + "\n")
-    os.replace(tmp, path)
+    save_json(path, results)  # write-then-rename: an interrupted run never leaves a truncated JSON
 
 
 @torch.no_grad()
@@ -213,7 +187,7 @@ def main() -> None:
             continue
         record = run_dataset(name, args)
         results["datasets"][name] = record
-        results["environment"] = environment()
+        results["environment"] = environment("cuda" if torch.cuda.is_available() else "cpu")
         save_results(args.results, results)
         mse = record["mse_test"]
         print(

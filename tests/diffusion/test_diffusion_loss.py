@@ -17,15 +17,6 @@ from timevqvdm.diffusion import (
 )
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second OpenMP thread only adds barrier waits, 100x slower on an oversubscribed CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 class ToyDenoiser(nn.Module):
     """A tiny conv net with the denoiser signature forward(z_t, t, y, cond=None)."""
 

@@ -8,16 +8,6 @@ from torch import nn
 
 from timevqvdm.diffusion import eps_and_z0, guided_model_fn, sample_ancestral, sampling_times
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second OpenMP thread only adds barrier waits, 100x slower on an oversubscribed CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 NULL = 3
 
 

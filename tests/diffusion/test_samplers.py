@@ -44,15 +44,6 @@ PINNED_NARROW_STD_RATIO = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second OpenMP thread only adds barrier waits, 100x slower on an oversubscribed CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def gaussian_prediction(z: torch.Tensor, t: torch.Tensor, prediction: str) -> torch.Tensor:
     """What an ideal network for z_0 ~ N(MU, diag(STD^2)) outputs; z: (B, 6); t: (B,) of one value."""
     alpha, sigma = alpha_sigma(t[:1, None])

@@ -13,15 +13,6 @@ LENGTHS = [8, 15, 24, 150, 151, 2844]
 ATOL = 1e-5
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: a second thread only adds contention on a shared machine (10-100x slower steps).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _series(length: int, channels: int = 2, batch: int = 3) -> torch.Tensor:
     generator = torch.Generator().manual_seed(length)
     return torch.randn(batch, channels, length, generator=generator)

@@ -10,16 +10,6 @@ import torch
 from timevqvdm.config import PriorConfig, get_preset
 from timevqvdm.prior import LatentPrior, build_prior
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second OpenMP thread only adds barrier waits, 100x slower on an oversubscribed CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 TINY = get_preset("tiny").prior
 
 

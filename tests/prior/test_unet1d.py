@@ -10,15 +10,6 @@ from timevqvdm.config import PriorConfig
 from timevqvdm.prior import UNet1D
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors: a second OpenMP thread only adds barrier waits, 100x slower on an oversubscribed CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def tiny_unet(**overrides) -> UNet1D:
     kwargs = {
         "in_channels": 4,

@@ -13,15 +13,6 @@ from timevqvdm.tokenizer.latent import grid_to_prior, prior_to_grid, prior_to_to
 LENGTHS = [8, 15, 24, 150, 151, 2844]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    # Tiny tensors: a second thread only adds contention on a shared machine (10-100x slower steps).
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 TINY = TokenizerConfig(hidden_channels=8, n_res_blocks=1, codebook_size=32)
 
 

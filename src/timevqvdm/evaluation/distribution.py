@@ -22,7 +22,7 @@ def mean_autocorrelation(x: np.ndarray, max_lag: int) -> np.ndarray:
     -------
     np.ndarray, shape (C, max_lag)
     """
-    return _autocorrelation(_as_series(x), max_lag).mean(axis=0)
+    return _autocorrelation(as_series(x), max_lag).mean(axis=0)
 
 
 def _autocorrelation(a: np.ndarray, max_lag: int) -> np.ndarray:
@@ -63,7 +63,7 @@ def mean_power_spectrum(x: np.ndarray) -> np.ndarray:
     -------
     np.ndarray, shape (C, L // 2 + 1)
     """
-    return _normalised_periodogram(_as_series(x)).mean(axis=0)
+    return _normalised_periodogram(as_series(x)).mean(axis=0)
 
 
 def _normalised_periodogram(a: np.ndarray) -> np.ndarray:
@@ -155,7 +155,8 @@ def _fit_logistic(x: np.ndarray, y: np.ndarray, l2: float):
     return lambda z: ((torch.as_tensor(z) @ w_ + b_) > 0).double().numpy()
 
 
-def _as_series(x: np.ndarray) -> np.ndarray:
+def as_series(x: np.ndarray) -> np.ndarray:
+    """Series as float64 of shape (n, C, L); a 2-D (n, L) input gains the channel axis."""
     a = np.asarray(x, dtype=np.float64)
     if a.ndim == 2:
         a = a[:, None, :]
@@ -165,7 +166,7 @@ def _as_series(x: np.ndarray) -> np.ndarray:
 
 
 def _pair(real: np.ndarray, synthetic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    r, s = _as_series(real), _as_series(synthetic)
+    r, s = as_series(real), as_series(synthetic)
     if r.shape[1:] != s.shape[1:]:
         raise ValueError(f"real {r.shape[1:]} and synthetic {s.shape[1:]} series differ in (C, L)")
     return r, s

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 from matplotlib.figure import Figure
 
+from timevqvdm.evaluation.distribution import as_series
+
 MAX_CHANNELS = 4  # run charts show at most this many channels, one row each
 
 
@@ -27,7 +29,7 @@ def plot_real_vs_synthetic(
     n : int
         Series drawn (at random, with ``seed``) from each set.
     """
-    panels = {"real": _series(real), "synthetic": _series(synthetic)}
+    panels = {"real": as_series(real), "synthetic": as_series(synthetic)}
     return _run_chart_grid({(0, k): v for k, v in panels.items()}, path, n, seed)
 
 
@@ -53,10 +55,10 @@ def plot_decomposition(
         Series drawn from each set.
     """
     panels = {
-        (0, "real LF"): _series(real_lf),
-        (0, "synthetic LF"): _series(syn_lf),
-        (1, "real HF"): _series(real_hf),
-        (1, "synthetic HF"): _series(syn_hf),
+        (0, "real LF"): as_series(real_lf),
+        (0, "synthetic LF"): as_series(syn_lf),
+        (1, "real HF"): as_series(real_hf),
+        (1, "synthetic HF"): as_series(syn_hf),
     }
     return _run_chart_grid(panels, path, n, seed)
 
@@ -112,15 +114,6 @@ def pca_2d(fit_on: np.ndarray, *others: np.ndarray) -> list[np.ndarray]:
     if axes.shape[1] < 2:  # a single feature or a single series: pad the missing axis with zeros
         axes = np.pad(axes, ((0, 0), (0, 2 - axes.shape[1])))
     return [(x - mean) @ axes for x in (fit_on, *others)]
-
-
-def _series(x: np.ndarray) -> np.ndarray:
-    a = np.asarray(x, dtype=np.float64)
-    if a.ndim == 2:
-        a = a[:, None, :]
-    if a.ndim != 3:
-        raise ValueError(f"series must have shape (n, C, L) or (n, L), got {a.shape}")
-    return a
 
 
 def _save(fig: Figure, path: str | Path) -> Path:
