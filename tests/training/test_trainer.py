@@ -146,3 +146,15 @@ def test_two_process_ddp_on_cpu_trains_to_the_end(tmp_path):
     result = json.loads(result_file.read_text())
     assert result["world"] == 2 and result["steps"] == 20
     assert result["loss"] < 0.25 * result["initial_loss"]
+
+
+def test_two_process_ddp_trains_the_stage1_tokenizer(tmp_path):
+    result_file = tmp_path / "result.json"
+    args = [str(tmp_path / "run"), "--tokenizer", "--steps", "30", "--devices", "2", "--strategy", "ddp"]
+    proc = _run([*args, "--result", str(result_file)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    out, _ = proc.communicate(timeout=240)
+    assert proc.returncode == 0, out.decode()[-2000:]
+    result = json.loads(result_file.read_text())
+    assert result["world"] == 2 and result["steps"] == 30
+    assert result["loss"] < 0.5 * result["initial_loss"]
+    assert (tmp_path / "run" / "checkpoint.safetensors").exists()
