@@ -111,6 +111,11 @@ def train(
         config.stage1.epochs = stage1_epochs
     if stage2_epochs:
         config.stage2.epochs = stage2_epochs
+    if precision not in ("32-true", "bf16-mixed", "16-mixed"):
+        _fail(f"--precision must be 32-true, bf16-mixed or 16-mixed, got {precision!r}")
+    for stage in (config.stage1, config.stage2):
+        stage.devices, stage.precision = devices, precision
+        stage.strategy = "ddp" if devices > 1 else stage.strategy
     try:
         data = load_dataset(dataset, split="train")
     except DataError as err:
