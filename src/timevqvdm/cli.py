@@ -95,6 +95,10 @@ def train(
     stage2_epochs: Annotated[
         int | None, typer.Option(min=1, help="Override the preset's stage-2 epochs.")
     ] = None,
+    devices: Annotated[
+        int, typer.Option(min=1, help="Devices (GPUs, or CPU processes); >1 trains with DDP.")
+    ] = 1,
+    precision: Annotated[str, typer.Option(help="Training precision: 32-true or bf16-mixed.")] = "32-true",
 ) -> None:
     """Train TimeVQVDM (stage 1 tokenizer, then the stage 2 diffusion priors) and save it to OUT."""
     from timevqvdm.config import get_preset
