@@ -108,3 +108,10 @@ def test_demo_runs_and_writes_the_png(tmp_path):
 def test_unknown_dataset_is_a_clear_error(tmp_path):
     result = invoke("train", "--dataset", "GunPiont", "--preset", "tiny", "--out", tmp_path / "x")
     assert result.exit_code == 2 and "GunPoint" in result.output
+
+
+def test_train_rejects_an_unknown_precision(tmp_path):
+    result = invoke(
+        "train", "--dataset", "GunPoint", "--preset", "tiny", "--precision", "8bit", "--out", tmp_path / "x"
+    )
+    assert result.exit_code == 2 and "--precision" in result.output
