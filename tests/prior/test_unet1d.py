@@ -158,3 +158,39 @@ def test_paper_size_flops_are_pinned() -> None:
     """
     assert paper_gflops("lf") == pytest.approx(3.829, rel=0.01)
     assert paper_gflops("hf") == pytest.approx(7.596, rel=0.01)
+
+
+def test_forward_in_chunks_equals_one_forward_for_an_uneven_split() -> None:
+    net = tiny_unet(cond_channels=2).eval()
+    g = torch.Generator().manual_seed(1)
+    z, t = torch.randn(7, 4, 12, generator=g), torch.rand(7, generator=g)
+    y, cond = torch.randint(0, 3, (7,), generator=g), torch.randn(7, 2, 5, generator=g)
+    with torch.no_grad():
+        whole = net(z, t, y, cond)
+        chunked = net.forward_in_chunks(z, t, y, cond, max_batch=3)  # slices of 3, 2, 2
+    torch.testing.assert_close(chunked, whole)
+
+
+def test_inference_batch_shrinks_with_width_and_grows_for_half_precision() -> None:
+    net = tiny_unet()
+    assert net.inference_batch(128) == 2 * net.inference_batch(256)  # the budget is a power of two
+    assert net.inference_batch(128, torch.bfloat16) == 2 * net.inference_batch(128)
+    assert net.inference_batch(10**9) == 1
+
+
+def test_cached_standardised_kernel_follows_weight_updates() -> None:
+    """Sampling caches the standardised kernels; a training step (in-place update) must invalidate them."""
+    net = tiny_unet().eval()
+    z, t, y = inputs(3, 4, 16)
+    with torch.no_grad():
+        before = net(z, t, y)
+        assert torch.equal(net(z, t, y), before)  # the cached path is deterministic
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    net(z, t, y).square().mean().backward()
+    optimizer.step()
+    with torch.no_grad():
+        after = net(z, t, y)
+        fresh = tiny_unet().eval()
+        fresh.load_state_dict(net.state_dict())
+        torch.testing.assert_close(after, fresh(z, t, y))
+    assert not torch.allclose(after, before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Literal
 
@@ -107,7 +108,7 @@ class LatentPrior(nn.Module):
             cond = cond.to(device)
         z = gaussian((n, *(shape or self.latent_shape)), generator=generator, device=device)
         model_fn = guided_model_fn(
-            self.network,
+            self._inference_network(z.shape[-1], device),
             y=y,
             guidance=guidance,
             null_class=self.null_class,
@@ -117,6 +118,12 @@ class LatentPrior(nn.Module):
         return sample_fn(
             model_fn, z, sampling_times(steps, t_max), rescale=rescale, generator=generator, callback=callback
         )
+
+    def _inference_network(self, width: int, device: torch.device) -> Callable[..., Tensor]:
+        """The network, called on cache-sized slices of the batch (`UNet1D.inference_batch`)."""
+        dtype = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
+        max_batch = self.network.inference_batch(width, dtype or torch.float32)
+        return functools.partial(self.network.forward_in_chunks, max_batch=max_batch)
 
     def _labels(self, n: int, y: Tensor | None, device: torch.device) -> Tensor:
         if n < 1:
