@@ -24,7 +24,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-
 # Bytes of one top-level activation (B x channels[0] x W) that a forward pass should not exceed at inference:
 # about a core's L2 cache. Measured on the GunPoint `paper` priors (2 threads, benchmarks/sampling.py): LF is
 # fastest at 512 series per forward, HF (4x wider latents) at 256 — both ~2 MiB — and a batch of 1024 (2048
