@@ -111,6 +111,14 @@ def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str,
     return out
 
 
+def unconditional_fid(metrics: dict) -> float:
+    """The FID of an `evaluate(...)` result for an unconditional (or the only) sample set."""
+    for key in ("unconditional", "samples", "conditional"):
+        if key in metrics and "fid" in metrics[key]:
+            return float(metrics[key]["fid"])
+    raise KeyError(f"no FID in evaluation output: {sorted(metrics)}")
+
+
 def environment(device: str) -> dict:
     info = {
         "device": device,

@@ -26,7 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import environment, matmul_peak, stage2_step_times, unet_forward_stats
+from common import (
+    environment,
+    matmul_peak,
+    stage2_step_times,
+    unconditional_fid,
+    unet_forward_stats,
+)
 from timevqvdm import TimeVQVDM
 from timevqvdm.data import load_dataset
 from timevqvdm.training.checkpoint import save_json
@@ -92,7 +98,7 @@ def fid_check(model: TimeVQVDM, seeds: int, fcn_epochs: int) -> dict:
         for seed in range(seeds):
             samples = model.sample(N_SERIES, None, steps=128, seed=100 + seed, precision=precision)
             metrics = evaluate(samples, train, test=test, fcn_epochs=fcn_epochs, seed=0, tstr=False)
-            fids.append(_uncond_fid(metrics))
+            fids.append(unconditional_fid(metrics))
         name = "fp32" if precision == "32" else "bf16"
         out[name] = {"fid_runs": fids, "fid_mean": float(np.mean(fids)), "fid_std": float(np.std(fids))}
     out["difference_of_means"] = out["bf16"]["fid_mean"] - out["fp32"]["fid_mean"]
@@ -100,13 +106,6 @@ def fid_check(model: TimeVQVDM, seeds: int, fcn_epochs: int) -> dict:
         abs(out["difference_of_means"]) <= 2 * max(out["fp32"]["fid_std"], out["bf16"]["fid_std"])
     )
     return out
-
-
-def _uncond_fid(metrics: dict) -> float:
-    for key in ("unconditional", "samples", "conditional"):
-        if key in metrics and "fid" in metrics[key]:
-            return float(metrics[key]["fid"])
-    raise KeyError(f"no FID in evaluation output: {sorted(metrics)}")
 
 
 def main() -> None:

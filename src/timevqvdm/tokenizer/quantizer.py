@@ -83,8 +83,9 @@ class Quantizer(nn.Module):
         codebook = self.codebook.float()  # (K, d)
         # Full precision even under autocast: a bf16 matmul could pick a neighbour that is not the nearest.
         with torch.autocast(device_type=z.device.type, enabled=False):
-            # ||t - e||^2 without the ||t||^2 term, which is the same for every code.
-            distance = codebook.pow(2).sum(-1) - 2 * tokens @ codebook.T  # (B, N, K)
+            # ||t - e||^2 without the ||t||^2 term, which is the same for every code; one fused GEMM pass.
+            flat = tokens.reshape(-1, tokens.shape[-1])  # (B * N, d)
+            distance = torch.addmm(codebook.pow(2).sum(-1), flat, codebook.T, alpha=-2)  # (B * N, K)
         indices = self._index_grid(distance.argmin(dim=-1), z)  # (B, H, W')
         return self.indices_to_latent(indices).to(z.dtype), indices
 
