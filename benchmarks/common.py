@@ -52,33 +52,56 @@ def unet_inputs(prior, batch: int, device: str, cond_shape=None):
 
 @torch.no_grad()
 def unet_forward_stats(model, device: str, peaks: dict[str, float], batch: int = 128) -> dict:
-    """FLOPs per forward (flop_counter) and achieved FLOP/s in fp32 and bf16 autocast, for both priors."""
-    out = {}
+    """FLOPs per forward (flop_counter) and achieved FLOP/s in fp32 and bf16 autocast, for both priors.
+
+    Measured at `batch` (the training batch) and at the slice size the samplers use
+    (`UNet1D.inference_batch`, which depends on the precision); "both" sums the two priors at the sampling
+    slice: the utilisation of a sampling step.
+    """
+    out: dict = {"both_at_sampling_slice": {}}
     lf_shape = model.prior_lf.latent_shape
     for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
-        z, t, y, cond = unet_inputs(prior, batch, device, cond_shape)
-        with FlopCounterMode(display=False) as counter:
-            prior.network(z, t, y, cond)
-        flops = counter.get_total_flops()
-        entry = {"batch": batch, "gflop_per_forward": flops / 1e9}
-        for precision, dtype in (("fp32", None), ("bf16", torch.bfloat16)):
-
-            def run(dtype=dtype, prior=prior, z=z, t=t, y=y, cond=cond):
-                if dtype is None:
-                    prior.network(z, t, y, cond)
-                else:
-                    with torch.autocast(device_type=device.split(":")[0], dtype=dtype):
-                        prior.network(z, t, y, cond)
-                synchronize(device)
-
-            seconds = median_time(run, repeats=5, warmup=1)
-            achieved = flops / seconds
-            entry[f"{precision}_forward_s"] = seconds
-            entry[f"{precision}_gflops"] = achieved / 1e9
-            entry[f"{precision}_share_of_{precision}_matmul_peak"] = achieved / peaks[precision]
-            entry[f"{precision}_share_of_fp32_matmul_peak"] = achieved / peaks["fp32"]
+        entry: dict = {}
+        for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+            slice_size = prior.network.inference_batch(prior.latent_shape[1], dtype)
+            for label, size in ((f"batch_{batch}", batch), ("sampling_slice", slice_size)):
+                stats = _forward_stats(prior, size, device, cond_shape, dtype, peaks)
+                entry.setdefault(label, {})[precision] = stats
         out[band] = entry
+    for precision in ("fp32", "bf16"):
+        per = [out[band]["sampling_slice"][precision] for band in ("lf", "hf")]
+        flops = sum(p["gflop_per_forward"] / p["batch"] for p in per)  # per series, both priors
+        seconds = sum(p["forward_s"] / p["batch"] for p in per)
+        out["both_at_sampling_slice"][precision] = {
+            "gflops": flops / seconds,
+            "share_of_fp32_matmul_peak": flops * 1e9 / seconds / peaks["fp32"],
+            f"share_of_{precision}_matmul_peak": flops * 1e9 / seconds / peaks[precision],
+        }
     return out
+
+
+def _forward_stats(prior, batch: int, device: str, cond_shape, dtype: torch.dtype, peaks: dict) -> dict:
+    z, t, y, cond = unet_inputs(prior, batch, device, cond_shape)
+    with FlopCounterMode(display=False) as counter:
+        prior.network(z, t, y, cond)
+    flops = counter.get_total_flops()
+    autocast = dtype != torch.float32
+
+    def run():
+        with torch.autocast(device_type=device.split(":")[0], dtype=dtype, enabled=autocast):
+            prior.network(z, t, y, cond)
+        synchronize(device)
+
+    seconds = median_time(run, repeats=5, warmup=1)
+    precision = "fp32" if dtype == torch.float32 else "bf16"
+    return {
+        "batch": batch,
+        "gflop_per_forward": flops / 1e9,
+        "forward_s": seconds,
+        "gflops": flops / seconds / 1e9,
+        "share_of_fp32_matmul_peak": flops / seconds / peaks["fp32"],
+        f"share_of_{precision}_matmul_peak": flops / seconds / peaks[precision],
+    }
 
 
 def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str, float]:
