@@ -194,3 +194,21 @@ def test_cached_standardised_kernel_follows_weight_updates() -> None:
         fresh.load_state_dict(net.state_dict())
         torch.testing.assert_close(after, fresh(z, t, y))
     assert not torch.allclose(after, before)
+
+
+def test_slices_on_parallel_workers_keep_the_callers_grad_mode_autocast_and_threads() -> None:
+    net = tiny_unet().eval()
+    g = torch.Generator().manual_seed(2)
+    z, t = torch.randn(300, 4, 8, generator=g), torch.rand(300, generator=g)
+    y = torch.randint(0, 3, (300,), generator=g)
+    threads = torch.get_num_threads()
+    with torch.no_grad():
+        torch.testing.assert_close(net.forward_in_chunks(z, t, y, max_batch=100, workers=2), net(z, t, y))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            parallel = net.forward_in_chunks(z, t, y, max_batch=100, workers=2)
+            plain = net(z, t, y)
+    assert parallel.dtype == plain.dtype == torch.bfloat16  # autocast reached the worker threads
+    assert not parallel.requires_grad
+    assert torch.get_num_threads() == threads
+    with_grad = net.forward_in_chunks(z, t, y, max_batch=100, workers=2)
+    assert with_grad.requires_grad  # and so did grad mode

@@ -120,10 +120,12 @@ class LatentPrior(nn.Module):
         )
 
     def _inference_network(self, width: int, device: torch.device) -> Callable[..., Tensor]:
-        """The network, called on cache-sized slices of the batch (`UNet1D.inference_batch`)."""
+        """The network, called on cache-sized slices of the batch (`UNet1D.inference_batch`), on CPU one
+        slice per core."""
         dtype = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
         max_batch = self.network.inference_batch(width, dtype or torch.float32)
-        return functools.partial(self.network.forward_in_chunks, max_batch=max_batch)
+        workers = torch.get_num_threads() if device.type == "cpu" else 1
+        return functools.partial(self.network.forward_in_chunks, max_batch=max_batch, workers=workers)
 
     def _labels(self, n: int, y: Tensor | None, device: torch.device) -> Tensor:
         if n < 1:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from concurrent.futures import ThreadPoolExecutor
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,8 @@ from torch import Tensor, nn
 # fastest at 512 series per forward, HF (4x wider latents) at 256 — both ~2 MiB — and a batch of 1024 (2048
 # under guidance) runs HF 1.6x slower per series, its activations spilling out of cache.
 INFERENCE_BUDGET_BYTES = 2 * 2**20
+# Fewer series than this per slice would cost more in per-call overhead than a parallel slice gains.
+MIN_PARALLEL_SLICE = 128
 
 
 class UNet1D(nn.Module):
@@ -89,17 +92,35 @@ class UNet1D(nn.Module):
         return max(1, INFERENCE_BUDGET_BYTES // per_series)
 
     def forward_in_chunks(
-        self, z: Tensor, t: Tensor, y: Tensor, cond: Tensor | None = None, *, max_batch: int
+        self,
+        z: Tensor,
+        t: Tensor,
+        y: Tensor,
+        cond: Tensor | None = None,
+        *,
+        max_batch: int,
+        workers: int = 1,
     ) -> Tensor:
-        """`forward` over equal slices of at most `max_batch` series (inference: every series is processed
-        independently, so the result does not depend on the slicing beyond rounding); same shapes."""
-        n_chunks = -(-z.shape[0] // max_batch)
-        if n_chunks == 1:
+        """`forward` over equal slices of at most `max_batch` series; same shapes as `forward`.
+
+        For inference: every series is processed independently, so the result does not depend on the
+        slicing beyond rounding. workers > 1 (CPU) runs the slices on that many Python threads with one
+        intra-op thread each — a slice per core. At the widths of these latents most operations are too small
+        to split well across cores (measured on 2 cores: 1.3x faster in fp32 than both cores on each slice).
+        """
+        batch = z.shape[0]
+        workers = max(1, min(workers, batch // MIN_PARALLEL_SLICE))
+        n_slices = -(-batch // max_batch)
+        n_slices = -(-n_slices // workers) * workers  # a multiple of the workers, so no core waits idle
+        size = -(-batch // n_slices)
+        zs = z.split(size)
+        conds = [None] * len(zs) if cond is None else cond.split(size)
+        slices = list(zip(zs, t.split(size), y.split(size), conds, strict=True))
+        if len(slices) == 1:
             return self(z, t, y, cond)
-        size = -(-z.shape[0] // n_chunks)
-        conds = [None] * n_chunks if cond is None else cond.split(size)
-        parts = zip(z.split(size), t.split(size), y.split(size), conds, strict=True)
-        return torch.cat([self(*part) for part in parts])
+        if workers == 1:
+            return torch.cat([self(*item) for item in slices])
+        return torch.cat(_map_one_slice_per_core(self, slices, workers, z.device.type))
 
     def forward(self, z: Tensor, t: Tensor, y: Tensor, cond: Tensor | None = None) -> Tensor:
         """z: (B, C, W) noisy latent; t: (B,) diffusion time in [0, 1]; y: (B,) int64 in [0, n_classes];
@@ -139,6 +160,30 @@ class UNet1D(nn.Module):
             raise ValueError(
                 f"cond must be ({z.shape[0]}, {self.cond_channels}, W'), got {tuple(cond.shape)}"
             )
+
+
+def _map_one_slice_per_core(
+    network: nn.Module, slices: list[tuple], workers: int, device_type: str
+) -> list[Tensor]:
+    """network(*slice) for every slice, on `workers` threads with one intra-op thread each, in order.
+
+    Grad mode and autocast are thread-local in PyTorch, so each worker re-enters the caller's.
+    """
+    grad = torch.is_grad_enabled()
+    autocast = torch.is_autocast_enabled(device_type)
+    dtype = torch.get_autocast_dtype(device_type)
+
+    def call(item: tuple) -> Tensor:
+        with torch.set_grad_enabled(grad), torch.autocast(device_type, dtype=dtype, enabled=autocast):
+            return network(*item)
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(call, slices))
+    finally:
+        torch.set_num_threads(threads)
 
 
 class TimeEmbedding(nn.Module):
