@@ -4,10 +4,12 @@ Writes ``benchmarks/results/sampling.json`` (or ``sampling-<device>.json`` with 
 
 * wall time to sample 1024 series unconditionally at 128 steps, and class-conditionally (proportional labels,
   w = 3) at 32 steps, for each sampler, in fp32 and with bf16 autocast of the U-Nets;
-* the U-Nets' FLOPs per forward pass at batch 128 (`torch.utils.flop_counter`), their achieved FLOP/s in fp32
-  and bf16, and that as a share of the fp32 / bf16 matrix-multiply peak measured in the same run;
+* the U-Nets' FLOPs per forward pass (`torch.utils.flop_counter`) at batch 128 and at the slice size the
+  samplers use, their achieved FLOP/s in fp32 and bf16, and that as a share of the fp32 / bf16
+  matrix-multiply peak measured in the same run (also summed over both priors: a sampling step's use);
+* wall time of 1024 series at the default preset's settings (median of 3; target <= 25 s on this CPU);
 * stage-2 training step time at batch 128 (LF and HF priors); the process's peak resident memory;
-* the FID of fp32 and bf16 samples (unconditional, 128 steps, 3 seeds each, the cached FCN) so the bf16
+* the FID of fp32 and bf16 samples (unconditional, 128 steps, --fid-seeds seeds each, the cached FCN) so the bf16
   speed-up can be checked against run-to-run noise.
 
 The model is the one the benchmark harness trains (``benchmarks/work/paper/models/GunPoint``); it is trained
@@ -34,12 +36,14 @@ from common import (
     unet_forward_stats,
 )
 from timevqvdm import TimeVQVDM
+from timevqvdm.config import DEFAULT_PRESET, get_preset
 from timevqvdm.data import load_dataset
 from timevqvdm.training.checkpoint import save_json
 
 ROOT = Path(__file__).resolve().parent
 MODEL_DIR = ROOT / "work" / "paper" / "models" / "GunPoint"
 N_SERIES = 1024
+DEFAULT_TARGET_S = 25.0  # issue: 1024 series at the default settings on this CPU
 JOBS = {
     # name: (labels, steps, guidance) — the thesis's two evaluation settings (section 3.6)
     "unconditional_128": (None, 128, 1.0),
@@ -87,6 +91,27 @@ def sampling_times(model: TimeVQVDM, samplers: list[str]) -> dict:
     return out
 
 
+def default_settings_time(model: TimeVQVDM, repeats: int = 3) -> dict:
+    """1024 unconditional series at the default preset's sampling settings, fp32 (the default precision)."""
+    s = get_preset(DEFAULT_PRESET).sampling
+    settings = {"steps": s.steps, "guidance": s.guidance, "rescale": s.rescale, "t_max": s.t_max,
+                "sampler": s.sampler}  # fmt: skip
+    seconds = []
+    for seed in range(repeats):
+        t0 = time.perf_counter()
+        model.sample(N_SERIES, None, seed=seed, batch_size=N_SERIES, **settings)
+        seconds.append(time.perf_counter() - t0)
+    median = float(np.median(seconds))
+    return {
+        "preset": DEFAULT_PRESET,
+        "settings": settings,
+        "seconds_runs": seconds,
+        "seconds_median": median,
+        "target_s": DEFAULT_TARGET_S,
+        "meets_target": median <= DEFAULT_TARGET_S,
+    }
+
+
 def fid_check(model: TimeVQVDM, seeds: int, fcn_epochs: int) -> dict:
     """FID of unconditional samples (128 steps) in fp32 and bf16 over several seeds, same FCN, same reference."""
     from timevqvdm.evaluation import evaluate
@@ -126,6 +151,7 @@ def main() -> None:
         "matmul_peak_gflops": {k: v / 1e9 for k, v in peaks.items()},
         "unet_forward": unet_forward_stats(model, args.device, peaks),
         "stage2_training_step_s_b128": stage2_step_times(model, 128, args.device, repeats=5),
+        "default_settings_1024": default_settings_time(model),
         "sampling": sampling_times(model, args.samplers),
     }
     result["fid_precision_check"] = fid_check(model, args.fid_seeds, args.fcn_epochs)

@@ -82,8 +82,12 @@ def train(
     dataset: DatasetOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained model and its run logs.")],
     preset: Annotated[
-        str, typer.Option(help="Preset: paper (thesis settings), quick (minutes on a CPU), ...")
-    ] = "paper",
+        str,
+        typer.Option(
+            help="Preset: best (thesis model, measured-best settings), paper (the thesis exactly), "
+            "quick (minutes on a CPU)."
+        ),
+    ] = "best",
     stages: Annotated[str, typer.Option(help="Stages to train: 1, 2 or 1,2.")] = "1,2",
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue interrupted training from OUT's checkpoints.")

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from timevqvdm.config import TimeVQVDMConfig, TrainConfig, get_preset
+from timevqvdm.config import DEFAULT_PRESET, TimeVQVDMConfig, TrainConfig, get_preset
 from timevqvdm.data import TimeSeriesDataset
 from timevqvdm.prior import LatentPrior, build_prior
 from timevqvdm.tokenizer import FrequencyTokenizer, build_tokenizer
@@ -70,7 +70,8 @@ class TimeVQVDM:
 
     Parameters
     ----------
-    preset : name of a preset in `timevqvdm.config.PRESETS` ("paper", "quick", ...); ignored when `config`
+    preset : name of a preset in `timevqvdm.config.PRESETS`: "best" (default: the thesis's model with the
+        settings our benchmarks favour), "paper" (the thesis exactly), "quick", "tiny"; ignored when `config`
         is given.
     config : a full `TimeVQVDMConfig`.
     device : "cpu", "cuda", ... for sampling and encoding; default: CUDA when available.
@@ -79,7 +80,7 @@ class TimeVQVDM:
 
     def __init__(
         self,
-        preset: str = "paper",
+        preset: str = DEFAULT_PRESET,
         config: TimeVQVDMConfig | None = None,
         *,
         device: str | torch.device | None = None,
