@@ -3,15 +3,16 @@
 Writes ``benchmarks/results/speed-<device>.json``:
 
 * stage-1 and stage-2 training step time at batch 128 (series of length 150);
-* sampling throughput (series/s) for both samplers at the model's default settings;
+* sampling throughput (series/s) for both samplers at the default preset's settings;
 * the U-Net forward pass: FLOPs (`torch.utils.flop_counter`), achieved FLOP/s in fp32 and bf16, and that as a
   share of the matrix-multiply peak measured in the same run;
 * scaling: step time and peak memory for series of length 150, 500, 1500 and 3000, and sampling time for
   256, 1024 and 4096 series, each with the ratio to the smallest case (nothing may grow faster than
   linearly); and the peak memory of sampling 4096 series of length 3000 (must fit in 8 GB on a CPU).
 
-Weights are random (timing does not depend on them): each measurement builds the paper architecture with a
-one-step fit on synthetic data. Every case runs in a fresh subprocess, so its peak resident memory is its own.
+Weights are random (timing does not depend on them): each measurement builds the paper architecture (the
+default preset's, which shares it) with a one-step fit on synthetic data. Every case runs in a fresh
+subprocess, so its peak resident memory is its own; finished cases are kept under work/, so a rerun resumes.
 
     python benchmarks/speed.py --threads 2            # CPU
     python benchmarks/speed.py --device cuda          # on a GPU machine
@@ -32,7 +33,7 @@ import torch
 
 from common import environment, matmul_peak, median_time, stage2_step_times, synchronize, unet_forward_stats
 from timevqvdm import TimeVQVDM
-from timevqvdm.config import get_preset
+from timevqvdm.config import DEFAULT_PRESET, get_preset
 from timevqvdm.training.checkpoint import save_json
 
 ROOT = Path(__file__).resolve().parent
@@ -58,7 +59,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def paper_model(length: int, device: str, n_classes: int = 2) -> TimeVQVDM:
     """The paper architecture for `length`, fitted for one step on synthetic series (random-ish weights)."""
-    config = get_preset("paper")
+    config = get_preset(DEFAULT_PRESET)  # the paper architecture, with the default sampling settings
     for stage in (config.stage1, config.stage2):
         stage.max_steps = 1
         stage.accelerator = "cuda" if device.startswith("cuda") else "cpu"
@@ -137,13 +138,24 @@ def case_unet(device: str) -> dict:
 
 
 def run_case(case: dict, args: argparse.Namespace) -> dict:
-    """Run one case in a fresh interpreter so its peak memory is its own."""
+    """Run one case in a fresh interpreter so its peak memory is its own.
+
+    Finished cases are kept in ``work/speed-cases-<device>.json`` (with the thread count), so an interrupted
+    run resumes where it stopped; failed cases are retried.
+    """
+    key = json.dumps({**case, "threads": args.threads, "repeats": args.repeats}, sort_keys=True)
+    done = json.loads(args.cases.read_text()) if args.cases.exists() else {}
+    if key in done:
+        return done[key]
+    print(f"case {key} ...", flush=True)
     cmd = [sys.executable, __file__, "--device", args.device, "--threads", str(args.threads),
            "--repeats", str(args.repeats), "--case", json.dumps(case)]  # fmt: skip
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
         return {**case, "error": proc.stderr[-2000:]}
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    done[key] = json.loads(proc.stdout.strip().splitlines()[-1])
+    save_json(args.cases, done)
+    return done[key]
 
 
 def dispatch(case: dict, args: argparse.Namespace) -> dict:
@@ -173,7 +185,8 @@ def main() -> None:
     if args.case:
         print(json.dumps(dispatch(json.loads(args.case), args)))
         return
-    result: dict = {"environment": environment(args.device)}
+    args.cases = ROOT / "work" / f"speed-cases-{args.device.split(':')[0]}.json"
+    result: dict = {"environment": environment(args.device), "preset": DEFAULT_PRESET}
     result["unet_forward"] = run_case({"kind": "unet"}, args)
     lengths = [run_case({"kind": "length", "length": length}, args) for length in args.lengths]
     result["by_length"] = lengths
