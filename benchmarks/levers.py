@@ -43,7 +43,7 @@ SWEEPS = {
     "steps": [
         {"sampler": sampler, "steps": steps}
         for steps in (8, 16, 32, 64, 128)
-        for sampler in ("ddim", "ancestral")
+        for sampler in ("ancestral", "ddim")
     ],
     # Thesis Table 3 swept t_max at 32 steps (on Wafer).
     "t_max": [{"steps": 32, "t_max": t} for t in (1.0, 0.999, 0.99, 0.98, 0.95)],
