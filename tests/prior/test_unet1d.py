@@ -137,13 +137,17 @@ def test_every_level_down_samples_to_the_thesis_lowest_width(band: str, lowest: 
 
 
 def paper_gflops(band: str, batch: int = 128) -> float:
-    """GFLOP of one forward at `batch`, counted at batch 8 on the meta device (FLOPs are linear in batch)."""
+    """GFLOP of one forward at `batch`, counted at batch 8 on the meta device (FLOPs are linear in batch).
+
+    Counted with gradients on: the per-series cost of training. Without gradients the embedding path runs
+    once per distinct (t, y) pair, so a sampler's forward costs a little less.
+    """
     net, counted = paper_unet(band).to("meta"), 8
     width = PAPER_WIDTH[band]
     z, t = torch.empty(counted, 20, width, device="meta"), torch.empty(counted, device="meta")
     y = torch.zeros(counted, dtype=torch.long, device="meta")
     cond = torch.empty(counted, 20, 19, device="meta") if band == "hf" else None
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
+    with FlopCounterMode(display=False) as counter:
         net(z, t, y, cond)
     return counter.get_total_flops() * (batch / counted) / 1e9
 
@@ -212,3 +216,18 @@ def test_slices_on_parallel_workers_keep_the_callers_grad_mode_autocast_and_thre
     assert torch.get_num_threads() == threads
     with_grad = net.forward_in_chunks(z, t, y, max_batch=100, workers=2)
     assert with_grad.requires_grad  # and so did grad mode
+
+
+def test_embedding_rows_shared_by_equal_time_and_label_give_the_per_series_result() -> None:
+    """Sampling computes the embedding once per distinct (t, y); training once per series: same output."""
+    net = tiny_unet().eval()
+    g = torch.Generator().manual_seed(3)
+    z = torch.randn(6, 4, 8, generator=g)
+    t = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.25, 0.25])
+    y = torch.tensor([0, 2, 0, 1, 0, 0])
+    with torch.no_grad():
+        emb = net._embed(t, y)
+        fast = net(z, t, y)
+    assert emb.rows.shape[0] == 4 and emb.index is not None  # (0.25, 0) (0.5, 0) (0.5, 1) (0.5, 2)
+    per_series = net(z, t, y)  # gradients on: one row per series
+    torch.testing.assert_close(fast, per_series.detach())

@@ -20,6 +20,7 @@ from __future__ import annotations
 import itertools
 import math
 from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
@@ -32,6 +33,14 @@ from torch import Tensor, nn
 INFERENCE_BUDGET_BYTES = 2 * 2**20
 # Fewer series than this per slice would cost more in per-call overhead than a parallel slice gains.
 MIN_PARALLEL_SLICE = 128
+
+
+class Embedding(NamedTuple):
+    """The conditioning of a batch: embedding rows (U, 2 * emb_dim) and the row of each series (B,), or
+    index None when there is one row per series."""
+
+    rows: Tensor
+    index: Tensor | None
 
 
 class UNet1D(nn.Module):
@@ -126,7 +135,7 @@ class UNet1D(nn.Module):
         """z: (B, C, W) noisy latent; t: (B,) diffusion time in [0, 1]; y: (B,) int64 in [0, n_classes];
         cond: (B, cond_channels, W') or None, any width W'. Returns (B, C, W)."""
         self._check_inputs(z, cond)
-        emb = torch.cat([self.time_embedding(t), self.class_embedding(y)], dim=1)  # (B, 2 * emb_dim)
+        emb = self._embed(t, y)
         x = self.input_conv(self._with_condition(z, cond))  # (B, channels[0], W)
         input_skip = x
         skips: list[tuple[Tensor, Tensor]] = []
@@ -138,6 +147,20 @@ class UNet1D(nn.Module):
             x = level(x, skips.pop(), emb)  # (B, c_in, W_level)
         x = self.final_block(torch.cat([x, input_skip], dim=1), emb)
         return self.output_conv(x)
+
+    def _embed(self, t: Tensor, y: Tensor) -> Embedding:
+        """Time and class embeddings, concatenated: rows (U, 2 * emb_dim) and each series' row.
+
+        Without gradients (sampling) the rows are computed once per distinct (t, y) pair — a sampler step
+        shares one t and a few labels — so the embedding MLP and every block's scale/shift layer run on a
+        handful of rows instead of the whole batch (about 10% of an LF forward's FLOPs at thesis size).
+        """
+        if torch.is_grad_enabled():
+            return Embedding(torch.cat([self.time_embedding(t), self.class_embedding(y)], dim=1), None)
+        pairs, index = torch.unique(torch.stack([t.float(), y.float()], dim=1), dim=0, return_inverse=True)
+        time, label = pairs.unbind(1)
+        rows = torch.cat([self.time_embedding(time), self.class_embedding(label.long())], dim=1)
+        return Embedding(rows, index)
 
     def _with_condition(self, z: Tensor, cond: Tensor | None) -> Tensor:
         """Up-scale the condition to z's width (linear interpolation) and stack it on the channel axis."""
@@ -260,7 +283,8 @@ class ConvBlock(nn.Module):
 
 
 class ResBlock(nn.Module):
-    """Two ConvBlocks and a residual path; the embedding (B, cond_dim) steers the first via PReLU + Linear."""
+    """Two ConvBlocks and a residual path; the embedding (cond_dim per series) steers the first via PReLU +
+    Linear."""
 
     def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int) -> None:
         super().__init__()
@@ -269,8 +293,11 @@ class ResBlock(nn.Module):
         self.block2 = ConvBlock(c_out, c_out, groups)
         self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
-    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
-        scale, shift = self.to_scale_shift(emb)[:, :, None].chunk(2, dim=1)  # (B, c_out, 1) each
+    def forward(self, x: Tensor, emb: Embedding) -> Tensor:
+        scale_shift = self.to_scale_shift(emb.rows)  # (U, 2 c_out)
+        if emb.index is not None:
+            scale_shift = scale_shift[emb.index]  # (B, 2 c_out)
+        scale, shift = scale_shift[:, :, None].chunk(2, dim=1)  # (B, c_out, 1) each
         return self.block2(self.block1(x, (scale, shift))) + self.skip(x)
 
 
@@ -327,7 +354,7 @@ class DownLevel(nn.Module):
         self.attn = LinearAttention(c_in, **attn)
         self.downsample = nn.Conv1d(c_in, c_out, 4, stride=2, padding=1)
 
-    def forward(self, x: Tensor, emb: Tensor) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    def forward(self, x: Tensor, emb: Embedding) -> tuple[Tensor, tuple[Tensor, Tensor]]:
         first = self.res1(x, emb)
         x = self.attn(self.res2(first, emb))
         return self.downsample(x), (first, x)
@@ -342,7 +369,7 @@ class MiddleBlock(nn.Module):
         self.attn = SelfAttention(c, **attn)
         self.res2 = ResBlock(c, c, cond_dim, groups)
 
-    def forward(self, x: Tensor, emb: Tensor) -> Tensor:
+    def forward(self, x: Tensor, emb: Embedding) -> Tensor:
         return self.res2(self.attn(self.res1(x, emb)), emb)
 
 
@@ -361,7 +388,7 @@ class UpLevel(nn.Module):
         self.res2 = ResBlock(2 * c_in, c_in, cond_dim, groups)
         self.attn = LinearAttention(c_in, **attn)
 
-    def forward(self, x: Tensor, skips: tuple[Tensor, Tensor], emb: Tensor) -> Tensor:
+    def forward(self, x: Tensor, skips: tuple[Tensor, Tensor], emb: Embedding) -> Tensor:
         first, last = skips
         x = self.upsample_conv(F.interpolate(x, size=last.shape[-1], mode="nearest"))
         x = self.res1(torch.cat([x, last], dim=1), emb)
