@@ -155,12 +155,13 @@ class UNet1D(nn.Module):
         shares one t and a few labels — so the embedding MLP and every block's scale/shift layer run on a
         handful of rows instead of the whole batch (about 10% of an LF forward's FLOPs at thesis size).
         """
-        if torch.is_grad_enabled():
-            return Embedding(torch.cat([self.time_embedding(t), self.class_embedding(y)], dim=1), None)
-        pairs, index = torch.unique(torch.stack([t.float(), y.float()], dim=1), dim=0, return_inverse=True)
-        time, label = pairs.unbind(1)
-        rows = torch.cat([self.time_embedding(time), self.class_embedding(label.long())], dim=1)
-        return Embedding(rows, index)
+        index = None
+        if not torch.is_grad_enabled():
+            pairs, index = torch.unique(
+                torch.stack([t.float(), y.float()], dim=1), dim=0, return_inverse=True
+            )
+            t, y = pairs[:, 0], pairs[:, 1].long()
+        return Embedding(torch.cat([self.time_embedding(t), self.class_embedding(y)], dim=1), index)
 
     def _with_condition(self, z: Tensor, cond: Tensor | None) -> Tensor:
         """Up-scale the condition to z's width (linear interpolation) and stack it on the channel axis."""
