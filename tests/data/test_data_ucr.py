@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -86,3 +89,18 @@ def test_missing_files_and_folders(ucr_root, tmp_path):
         load_dataset(tmp_path / "nowhere")
     with pytest.raises(DataError, match=r"label_column and delimiter apply to CSV/TSV/Parquet files only"):
         load_dataset("Toy", ucr_root=ucr_root, label_column=0)
+
+
+def test_ucr_root_also_holds_ts_pairs(tmp_path):
+    # A dataset folder in the UCR root may hold aeon's .ts pair instead of the .tsv files (the GPU kit lays
+    # out aeon's bundled datasets this way); a name aeon does not know proves it came from the root.
+    import aeon.datasets
+
+    bundled = Path(aeon.datasets.__file__).parent / "data" / "GunPoint"
+    folder = tmp_path / "UCRArchive_2018" / "TsToy"
+    folder.mkdir(parents=True)
+    for split in ("TRAIN", "TEST"):
+        shutil.copy(bundled / f"GunPoint_{split}.ts", folder / f"TsToy_{split}.ts")
+    train = load_dataset("TsToy", ucr_root=folder.parent)
+    test = load_dataset("TsToy", "test", ucr_root=folder.parent)
+    assert train.X.shape == (50, 1, 150) and test.X.shape == (150, 1, 150)

@@ -154,7 +154,7 @@ def ucr_folder_source(folder: Path) -> Source:
 
 def _named_source(name: str, ucr_root: str | os.PathLike[str] | None) -> Source:
     root = _ucr_root(ucr_root)
-    if root is not None and (root / name / f"{name}_TRAIN.tsv").is_file():
+    if root is not None and _is_ucr_folder(root / name):
         return ucr_folder_source(root / name)
     local = _aeon_local_folder(name)
     if local is not None:
@@ -215,7 +215,12 @@ def _ts_datasets_in(root: Path) -> list[str]:
 def _ucr_datasets_in(root: Path | None) -> list[str]:
     if root is None:
         return []
-    return sorted(entry.name for entry in root.iterdir() if (entry / f"{entry.name}_TRAIN.tsv").is_file())
+    return sorted(entry.name for entry in root.iterdir() if _is_ucr_folder(entry))
+
+
+def _is_ucr_folder(folder: Path) -> bool:
+    # The UCR 2018 layout <Name>/<Name>_TRAIN.tsv, or aeon's .ts pair in the same place.
+    return (folder / f"{folder.name}_TRAIN.tsv").is_file() or _has_ts_pair(folder)
 
 
 def _aeon_local_folder(name: str) -> Path | None:
