@@ -56,9 +56,11 @@ def unet_forward_stats(model, device: str, peaks: dict[str, float], batch: int =
 
     Measured at `batch` (the training batch) and at the slice size the samplers use
     (`UNet1D.inference_batch`, which depends on the precision); "both" sums the two priors at the sampling
-    slice: the utilisation of a sampling step.
+    slice with every core on one slice. "sampler_path" is what a sampling step runs: 1024 series (2048 for a
+    guided step's stacked batch) through `LatentPrior`'s inference network, cache-sized slices and, on CPU,
+    one slice per core.
     """
-    out: dict = {"both_at_sampling_slice": {}}
+    out: dict = {"both_at_sampling_slice": {}, "sampler_path": {}}
     lf_shape = model.prior_lf.latent_shape
     for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
         entry: dict = {}
@@ -77,7 +79,41 @@ def unet_forward_stats(model, device: str, peaks: dict[str, float], batch: int =
             "share_of_fp32_matmul_peak": flops * 1e9 / seconds / peaks["fp32"],
             f"share_of_{precision}_matmul_peak": flops * 1e9 / seconds / peaks[precision],
         }
+        for rows in (1024, 2048):
+            out["sampler_path"].setdefault(f"batch_{rows}", {})[precision] = _sampler_path_stats(
+                model, rows, device, dtype, peaks
+            )
     return out
+
+
+def _sampler_path_stats(model, batch: int, device: str, dtype: torch.dtype, peaks: dict) -> dict:
+    """One LF and one HF forward of `batch` series as the samplers call them; FLOP/s over both."""
+    device_type = device.split(":")[0]
+    autocast = dtype != torch.float32
+    lf_shape = model.prior_lf.latent_shape
+    entry: dict = {"batch": batch}
+    flops = seconds = 0.0
+    for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
+        z, t, y, cond = unet_inputs(prior, batch, device, cond_shape)
+        with FlopCounterMode(display=False) as counter:  # counted on the plain forward: same operations
+            prior.network(z, t, y, cond)
+        with torch.autocast(device_type=device_type, dtype=dtype, enabled=autocast):
+            network = prior._inference_network(z.shape[-1], torch.device(device))
+
+        def run(network=network, z=z, t=t, y=y, cond=cond):
+            with torch.autocast(device_type=device_type, dtype=dtype, enabled=autocast):
+                network(z, t, y, cond)
+            synchronize(device)
+
+        band_seconds = median_time(run, repeats=5, warmup=1)
+        entry[f"{band}_forward_s"] = band_seconds
+        flops += counter.get_total_flops()
+        seconds += band_seconds
+    entry["gflops"] = flops / seconds / 1e9
+    entry["share_of_fp32_matmul_peak"] = flops / seconds / peaks["fp32"]
+    if dtype != torch.float32:
+        entry["share_of_bf16_matmul_peak"] = flops / seconds / peaks["bf16"]
+    return entry
 
 
 def _forward_stats(prior, batch: int, device: str, cond_shape, dtype: torch.dtype, peaks: dict) -> dict:

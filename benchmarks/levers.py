@@ -8,7 +8,12 @@ test reference, read against the noise floor):
   the default sampler and step count;
 * ``t_max``: the thesis's Table 3 sweep, at 32 steps as there (1.0 is only defined for a v-predicting
   prior and is recorded as such for an eps prior);
-* ``rescale``: gamma of Eq. (31).
+* ``rescale``: gamma of Eq. (31), at the `best` preset's 16 ancestral steps (the steps curve showed 16 steps
+  scoring as 128 do, at an eighth of the cost);
+* ``core``: ancestral and DDIM at 16 steps from t_max 0.99 and 1, to compare models retrained with a
+  training lever (``train_variant.py``);
+* ``guidance``: w of Eq. (29) for class-conditional samples in training proportions (thesis 3.6), also at
+  16 steps; their FID is the class-conditional FID against the whole test split.
 
 Each (sweep, setting) entry holds the FID of every seed, its mean and std, the wall time of each sampling
 call and the FID / noise-floor ratio. Entries already in the JSON with the same seeds are skipped and the
@@ -47,7 +52,15 @@ SWEEPS = {
     ],
     # Thesis Table 3 swept t_max at 32 steps (on Wafer).
     "t_max": [{"steps": 32, "t_max": t} for t in (1.0, 0.999, 0.99, 0.98, 0.95)],
-    "rescale": [{"rescale": g} for g in (0.0, 0.1, 0.3)],
+    "rescale": [{"steps": 16, "rescale": g} for g in (0.0, 0.1, 0.3, 0.5)],
+    "guidance": [{"steps": 16, "labels": "proportional", "guidance": w} for w in (1.0, 2.0, 3.0, 5.0)],
+    # For models retrained with a training lever (train_variant.py): both samplers at 16 steps, from
+    # t_max 0.99 and from 1 (the latter only for a v-predicting prior).
+    "core": [
+        {"sampler": sampler, "steps": 16, "t_max": t}
+        for t in (0.99, 1.0)
+        for sampler in ("ancestral", "ddim")
+    ],
 }
 
 
@@ -68,13 +81,15 @@ def entry_name(sweep: str, setting: dict) -> str:
 
 
 def run_setting(model, train, test, settings: dict, seeds: int, fcn_epochs: int) -> dict:
-    """FID (and memorisation of the first seed) of unconditional samples drawn with `settings`."""
+    """FID (and memorisation of the first seed) of samples drawn with `settings` (unconditional unless it
+    names ``labels``)."""
     if settings["t_max"] == 1.0 and model.prior_lf.prediction == "eps":
         return {"settings": settings, "skipped": "t_max = 1 needs a v-predicting prior (eps model)"}
     fids, seconds, floor, copies = [], [], None, None
     for seed in range(seeds):
         t0 = time.perf_counter()
-        samples = model.sample(N_SERIES, None, seed=1000 + seed, **settings)
+        kwargs = {k: v for k, v in settings.items() if k != "labels"}
+        samples = model.sample(N_SERIES, settings.get("labels"), seed=1000 + seed, **kwargs)
         seconds.append(time.perf_counter() - t0)
         metrics = evaluate(samples, train, test=test, fcn_epochs=fcn_epochs, seed=0, tstr=False)
         fids.append(unconditional_fid(metrics))

@@ -16,6 +16,9 @@ The model is the one the benchmark harness trains (``benchmarks/work/paper/model
 (resumably) when absent. Run one heavy job at a time:
 
     python benchmarks/sampling.py --threads 2
+
+``--forward-only`` measures just the matmul peaks and the U-Net forward passes (a few minutes) and writes
+``results/unet-utilisation-<device>.json``.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--samplers", nargs="+", default=["ancestral", "ddim"])
     parser.add_argument("--fid-seeds", type=int, default=3, help="seeds per precision for the bf16 FID check")
     parser.add_argument("--fcn-epochs", type=int, default=1000)
+    parser.add_argument("--forward-only", action="store_true", help="only the peaks and the U-Net forwards")
     return parser.parse_args()
 
 
@@ -142,6 +146,15 @@ def main() -> None:
         "fp32": matmul_peak(args.device, torch.float32),
         "bf16": matmul_peak(args.device, torch.bfloat16),
     }
+    if args.forward_only:
+        out = args.out or ROOT / "results" / f"unet-utilisation-{args.device.split(':')[0]}.json"
+        save_json(out, {
+            "environment": environment(args.device),
+            "matmul_peak_gflops": {k: v / 1e9 for k, v in peaks.items()},
+            "unet_forward": unet_forward_stats(model, args.device, peaks),
+        })  # fmt: skip
+        print(f"wrote {out}")
+        return
     result = {
         "environment": environment(args.device),
         "model": str(args.model.relative_to(ROOT.parent))
