@@ -6,6 +6,7 @@ ItalyPowerDemand, no published row, interrupted after stage 1) and a name that c
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
@@ -14,7 +15,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from timevqvdm import TimeVQVDM, benchmark
+from timevqvdm import TimeVQVDM, benchmark, config
 from timevqvdm.cli import app
 from timevqvdm.data import load_dataset
 from timevqvdm.evaluation import protocol
@@ -90,7 +91,8 @@ def test_resolve_datasets():
 
 
 def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
-    """Without the smoke overrides, evaluation gets 1024 series and the protocol's thesis settings."""
+    """For `paper`, without the smoke overrides, evaluation gets 1024 series and the protocol's thesis
+    settings."""
     assert protocol.UNCONDITIONAL_SAMPLING == {"steps": 128, "rescale": 0.1}
     assert protocol.CONDITIONAL_SAMPLING == {"steps": 32, "guidance": 3.0, "rescale": 0.1}
     calls = []
@@ -102,10 +104,29 @@ def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
     monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (object(), {}))
     monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
     with pytest.raises(KeyboardInterrupt):
-        benchmark.run_dataset("GunPoint", preset="tiny", runs=3, out_dir=tmp_path)
+        benchmark.run_dataset("GunPoint", preset="paper", runs=3, out_dir=tmp_path)
     (kwargs,) = calls
     assert kwargs["n_samples"] == 1024 and kwargs["runs"] == 3 and kwargs["fcn_epochs"] == 1000
     assert kwargs["steps"] is None and "guidance" not in kwargs and "rescale" not in kwargs
+
+
+def test_other_presets_sample_both_modes_with_their_own_defaults(monkeypatch, tmp_path):
+    """`best` measures what a user gets: its steps, w and gamma, in both modes; `paper` keeps the thesis's."""
+    assert benchmark.sampler_settings("paper") == {"steps": None}
+    calls = []
+
+    def fake_evaluate(model, train, **kwargs):
+        calls.append(kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (object(), {}))
+    monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
+    with pytest.raises(KeyboardInterrupt):
+        benchmark.run_dataset("GunPoint", preset="best", out_dir=tmp_path)
+    best = config.get_preset("best").sampling
+    assert {k: calls[0][k] for k in ("steps", "guidance", "rescale")} == {
+        "steps": best.steps, "guidance": best.guidance, "rescale": best.rescale,
+    }  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------- records
@@ -119,7 +140,8 @@ def test_record_holds_metrics_ratios_timing_environment_and_published(bench):
         assert len(metrics[mode]["fid_runs"]) == 2 and metrics[mode]["fid"] >= 0
         assert metrics[mode]["fid_std"] >= 0 and 1.0 <= metrics[mode]["is"] <= 2.0
     assert metrics["unconditional"]["sampling"] == {"steps": 2, "rescale": 0.1}
-    assert metrics["conditional"]["sampling"] == {"steps": 2, "guidance": 3.0, "rescale": 0.1}
+    # tiny is not `paper`: both modes sample with its own defaults (w = 1), the smoke steps aside.
+    assert metrics["conditional"]["sampling"] == {"steps": 2, "guidance": 1.0, "rescale": 0.1}
     assert 0.0 <= metrics["conditional"]["tstr_accuracy"] <= 1.0
     assert "copy_share" in metrics["memorisation"]
     floor = metrics["reference"]["fid_train_test"]
@@ -226,6 +248,34 @@ def test_other_settings_in_the_same_folder_are_refused(bench):
         benchmark.run_benchmark(["GunPoint"], **{**SMOKE, "preset": "quick"}, out_dir=bench["out"])
     with pytest.raises(ValueError, match="runs: 2 there, 3 now"):
         benchmark.run_dataset("GunPoint", **{**SMOKE, "runs": 3}, out_dir=bench["out"])
+
+
+def _tiny_with_guidance_2():
+    cfg = config.get_preset("tiny")
+    return cfg.replace(sampling=dataclasses.replace(cfg.sampling, guidance=2.0))
+
+
+def test_models_from_reuses_a_model_trained_the_same_way(bench, monkeypatch, tmp_path):
+    # A preset that trains as `tiny` and samples with w = 2 evaluates the tiny benchmark's model untrained.
+    monkeypatch.setitem(config.PRESETS, "tiny-w2", _tiny_with_guidance_2)
+    monkeypatch.setattr(protocol, "MIN_TSTR_SAMPLES", 64)
+    monkeypatch.setattr(TimeVQVDM, "fit", lambda *a, **k: pytest.fail("trained instead of reusing"))
+    record = benchmark.run_dataset(
+        "GunPoint", **{**SMOKE, "preset": "tiny-w2"}, out_dir=tmp_path / "w2", models_from=bench["out"],
+        cache_dir=tmp_path / "fcn",
+    )  # fmt: skip
+    assert record["status"] == "ok" and record["timing"]["trained_now"] is False
+    assert record["model_dir"] == str(benchmark.model_dir(bench["out"], "GunPoint"))
+    assert record["metrics"]["conditional"]["sampling"] == {"steps": 2, "guidance": 2.0, "rescale": 0.1}
+    assert not (tmp_path / "w2" / "models").exists()
+
+
+def test_models_from_refuses_other_training_or_a_missing_model(bench, tmp_path):
+    with pytest.raises(ValueError, match="trained with another configuration"):
+        benchmark.run_dataset("GunPoint", **{**SMOKE, "preset": "quick"}, out_dir=tmp_path / "q",
+                              models_from=bench["out"])  # fmt: skip
+    with pytest.raises(FileNotFoundError, match="no trained model to reuse"):
+        benchmark.run_dataset("GunPoint", **SMOKE, out_dir=tmp_path / "t", models_from=tmp_path / "empty")
 
 
 def test_cli_benchmark_skips_done_work_and_prints_the_table(bench):

@@ -4,8 +4,11 @@
 
     run_benchmark(resolve_datasets("dev"), preset="paper", runs=3, out_dir="bench")
 
-Sampling follows the thesis (3.6): 1024 series per run; unconditional 128 steps, γ = 0.1; class-conditional
-32 steps, w = 3, γ = 0.1. Every FID is read against the noise floor FID(real train, test reference) of the
+Sampling follows the thesis (3.6) for the `paper` preset: 1024 series per run; unconditional 128 steps,
+γ = 0.1; class-conditional 32 steps, w = 3, γ = 0.1. Another preset samples both modes with its own defaults
+(`SamplingConfig`: steps, w, γ, sampler, t_max), so ``--preset best`` measures what a user gets. A preset
+that trains like another (`TimeVQVDMConfig.training_dict`) can reuse that benchmark's models
+(``models_from``) instead of training again. Every FID is read against the noise floor FID(real train, test reference) of the
 same FCN: the ratio of the two is the number to steer by. The output folder::
 
     OUT/models/<name>/            saved model (model.json + safetensors); runs/<stage>/ holds the checkpoints
@@ -154,6 +157,7 @@ def run_dataset(
     ucr_root: str | Path | None = None,
     cache_dir: str | Path | None = None,
     progress: bool = False,
+    models_from: str | Path | None = None,
 ) -> dict:
     """Train (or resume, or load) one dataset's model, evaluate it ``runs`` times, write its record.
 
@@ -170,6 +174,8 @@ def run_dataset(
     ucr_root : local UCRArchive_2018 folder (default ``$TIMEVQVDM_UCR_ROOT``).
     cache_dir : reference FCN cache (default ``$TIMEVQVDM_CACHE/fcn``).
     progress : progress bars while training.
+    models_from : another benchmark folder whose model for this dataset is loaded instead of training one
+        here; its training configuration must equal this preset's.
 
     Returns
     -------
@@ -184,14 +190,19 @@ def run_dataset(
             return existing
     train = load_dataset(name, split="train", ucr_root=ucr_root)
     test = load_dataset(name, split="test", ucr_root=ucr_root)
-    model, train_timing = _train_or_load(train, settings, model_dir(out_dir, name), progress)
+    source = model_dir(out_dir, name)
+    if models_from is not None and not (source / MODEL_JSON).is_file():
+        source = model_dir(models_from, name)
+        if not (source / MODEL_JSON).is_file():
+            raise FileNotFoundError(f"{source}: no trained model to reuse (models_from={models_from})")
+    model, train_timing = _train_or_load(train, settings, source, progress)
 
     timed = _TimedSampler(model)
     t0 = time.perf_counter()
     metrics = evaluate(
         timed, train, test=test, runs=runs, n_samples=n_samples or N_SAMPLES, seed=seed,
-        fcn_epochs=fcn_epochs, steps=steps, cache_dir=cache_dir,
-        plot_dir=Path(out_dir) / "plots" / name, progress=progress,
+        fcn_epochs=fcn_epochs, cache_dir=cache_dir, plot_dir=Path(out_dir) / "plots" / name,
+        progress=progress, **sampler_settings(preset, steps),
     )  # fmt: skip
     evaluate_seconds = time.perf_counter() - t0
 
@@ -212,26 +223,38 @@ def run_dataset(
         "timing": {**train_timing, **timed.summary(), "evaluate_seconds": evaluate_seconds},
         "environment": environment(model.device),
         "published": published_results(name),
-        "model_dir": str(Path("models") / name),
+        "model_dir": str(source if source != model_dir(out_dir, name) else Path("models") / name),
     }
     record = _finite(record)
     save_json(result_path(out_dir, name), record)
     return record
 
 
+def sampler_settings(preset: str, steps: int | None = None) -> dict[str, Any]:
+    """`evaluate`'s sampler arguments: none for `paper` (the protocol's thesis settings per mode), else the
+    preset's own steps, w and γ for both modes (its sampler and t_max are the model's defaults). ``steps``
+    (smoke runs) overrides the steps."""
+    if preset == "paper":
+        return {"steps": steps}
+    sampling = get_preset(preset).sampling
+    return {"steps": steps or sampling.steps, "guidance": sampling.guidance, "rescale": sampling.rescale}
+
+
 def _train_or_load(
     train: TimeSeriesDataset, settings: Settings, folder: Path, progress: bool
 ) -> tuple[TimeVQVDM, dict[str, Any]]:
-    """A saved model is loaded; otherwise both stages are fitted, resuming from ``folder/runs``."""
+    """A saved model is loaded (its training configuration must be the preset's; it samples with the
+    preset's defaults); otherwise both stages are fitted, resuming from ``folder/runs``."""
     config = get_preset(settings.preset)
     config.seed = settings.seed
     if (folder / MODEL_JSON).is_file():
         model = TimeVQVDM.load(folder, progress=progress)
-        if model.config.to_dict() != config.to_dict():
+        if model.config.training_dict() != config.training_dict():
             raise ValueError(
-                f"{folder} holds a model with another configuration than preset {settings.preset!r} "
-                f"(seed {settings.seed}); use another --out"
+                f"{folder} holds a model trained with another configuration than preset "
+                f"{settings.preset!r} (seed {settings.seed}); use another --out"
             )
+        model.config = model.config.replace(sampling=config.sampling)
         timing_file = folder / TRAIN_TIME_JSON
         timing = load_json(timing_file) if timing_file.is_file() else {"train_seconds": None}
         return model, {**timing, "trained_now": False}
@@ -633,6 +656,7 @@ def run_benchmark(
     cache_dir: str | Path | None = None,
     progress: bool = False,
     on_result: ResultCallback | None = None,
+    models_from: str | Path | None = None,
 ) -> BenchmarkOutput:
     """Run `run_dataset` over ``datasets``, then write the tables and figures.
 
@@ -647,7 +671,10 @@ def run_benchmark(
     settings = Settings(preset, runs, seed, fcn_epochs, n_samples, steps)
     out_dir = Path(out_dir)
     todo = _pending(datasets, settings, out_dir, on_result)
-    kwargs = {**asdict(settings), "out_dir": out_dir, "ucr_root": ucr_root, "cache_dir": cache_dir}
+    kwargs = {
+        **asdict(settings), "out_dir": out_dir, "ucr_root": ucr_root, "cache_dir": cache_dir,
+        "models_from": models_from,
+    }  # fmt: skip
     if workers == 1 or len(todo) <= 1:
         for name in todo:
             _notify(on_result, name, _run_safely(name, {**kwargs, "progress": progress}), False)

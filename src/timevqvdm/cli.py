@@ -349,9 +349,17 @@ def benchmark(
     steps: Annotated[
         int | None, typer.Option(min=1, hidden=True, help="Smoke runs only: sampler steps, both modes.")
     ] = None,
+    models_from: Annotated[
+        Path | None,
+        typer.Option(
+            help="Reuse the models of another benchmark folder trained with the same training settings "
+            "(e.g. --preset best on the paper models) instead of training."
+        ),
+    ] = None,
 ) -> None:
-    """Train once per dataset, sample and evaluate RUNS times with the thesis's settings, and tabulate
-    FID / IS / TSTR beside the noise floor and the published figures (resumable)."""
+    """Train once per dataset, sample and evaluate RUNS times (paper: the thesis's settings; other presets:
+    their own sampling defaults), and tabulate FID / IS / TSTR beside the noise floor and the published
+    figures (resumable)."""
     from tqdm.auto import tqdm
 
     from timevqvdm.benchmark import resolve_datasets, run_benchmark
@@ -374,7 +382,7 @@ def benchmark(
         result = run_benchmark(
             names, preset=preset, runs=runs, out_dir=out, workers=workers, seed=seed,
             fcn_epochs=fcn_epochs, n_samples=n_samples, steps=steps, ucr_root=ucr_root,
-            progress=workers == 1, on_result=on_result,
+            progress=workers == 1, on_result=on_result, models_from=models_from,
         )  # fmt: skip
     except ValueError as err:
         _fail(str(err))

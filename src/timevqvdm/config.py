@@ -93,6 +93,13 @@ class TimeVQVDMConfig:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    def training_dict(self) -> dict[str, Any]:
+        """Everything that shapes the trained weights: `to_dict` without the sampling defaults. Two configs
+        with equal training dicts train the same model (presets `paper` and `best` do, so far)."""
+        out = self.to_dict()
+        del out["sampling"]
+        return out
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TimeVQVDMConfig:
         """Inverse of `to_dict`; unknown keys are an error so a typo never goes unnoticed."""
