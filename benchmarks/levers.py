@@ -10,6 +10,8 @@ test reference, read against the noise floor):
   prior and is recorded as such for an eps prior);
 * ``rescale``: gamma of Eq. (31), at the `best` preset's 16 ancestral steps (the steps curve showed 16 steps
   scoring as 128 do, at an eighth of the cost);
+* ``unconditional``: how ``labels=None`` is sampled — the thesis's null class, or the class prior
+  (classes in training proportions, each sampled conditionally at w = 1), at 16 steps;
 * ``core``: ancestral and DDIM at 16 steps from t_max 0.99 and 1, to compare models retrained with a
   training lever (``train_variant.py``);
 * ``guidance``: w of Eq. (29) for class-conditional samples in training proportions (thesis 3.6), also at
@@ -54,6 +56,7 @@ SWEEPS = {
     "t_max": [{"steps": 32, "t_max": t} for t in (1.0, 0.999, 0.99, 0.98, 0.95)],
     "rescale": [{"steps": 16, "rescale": g} for g in (0.0, 0.1, 0.3, 0.5)],
     "guidance": [{"steps": 16, "labels": "proportional", "guidance": w} for w in (1.0, 2.0, 3.0, 5.0)],
+    "unconditional": [{"steps": 16, "unconditional": mode} for mode in ("null", "class_prior")],
     # For models retrained with a training lever (train_variant.py): both samplers at 16 steps, from
     # t_max 0.99 and from 1 (the latter only for a v-predicting prior).
     "core": [

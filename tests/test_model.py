@@ -86,6 +86,22 @@ def test_reconstruct_in_input_units(fitted, gunpoint):
     assert lf2.shape == (6, 150)
 
 
+def test_class_prior_unconditional_is_conditional_sampling_over_shuffled_training_proportions(fitted):
+    # labels=None under "class_prior" must be exactly conditional sampling with training-proportion labels
+    # in the seeded order, and still report no labels; "null" is the thesis's null class.
+    out = fitted.sample(10, steps=3, seed=7, unconditional="class_prior")
+    labels = np.random.default_rng(7).permutation(proportional_labels(10, np.asarray(fitted.data_info.class_counts)))
+    assert sorted(labels.tolist()) != labels.tolist()  # shuffled, not grouped by class
+    conditional = fitted.sample(10, labels=labels, steps=3, seed=7)
+    np.testing.assert_array_equal(out.X, conditional.X)
+    assert out.y is None
+    null = fitted.sample(10, steps=3, seed=7, unconditional="null")
+    assert not np.allclose(null.X, out.X)
+    np.testing.assert_array_equal(null.X, fitted.sample(10, steps=3, seed=7).X)  # tiny's default: null
+    with pytest.raises(ValueError, match="unconditional must be one of"):
+        fitted.sample(2, steps=2, unconditional="marginal")
+
+
 def test_unlabelled_data_samples_unconditionally():
     rng = np.random.default_rng(0)
     t = np.linspace(0, 6, 40)
@@ -93,6 +109,8 @@ def test_unlabelled_data_samples_unconditionally():
     model = TimeVQVDM(preset="tiny", progress=False).fit(X)
     out = model.sample(4, steps=2, seed=0)
     assert out.X.shape == (4, 1, 40) and out.y is None
+    # without classes there is no class prior to draw from: the null class is used
+    np.testing.assert_array_equal(model.sample(4, steps=2, seed=0, unconditional="class_prior").X, out.X)
     with pytest.raises(ValueError, match="without labels"):
         model.sample(4, labels="proportional")
 

@@ -78,6 +78,9 @@ class SamplingConfig:
     t_max: float = 0.99
     sampler: str = "ancestral"
     batch_size: int = 1024
+    # How labels=None is sampled: "null" (thesis: the null class) or "class_prior" (draw the classes in
+    # training proportions and sample each conditionally; labelled models only). See TimeVQVDM.sample.
+    unconditional: str = "null"
 
 
 @dataclass

@@ -41,6 +41,7 @@ FORMAT = "timevqvdm-model-1"
 # Series x timepoints decoded at once (e.g. 3495 series of length 150, 174 of length 3000).
 DECODE_BUDGET = 2**19
 MODEL_JSON = "model.json"
+UNCONDITIONAL_MODES = ("null", "class_prior")
 WEIGHT_FILES = {
     "tokenizer": "tokenizer.safetensors",
     "prior_lf": "prior_lf.safetensors",
@@ -270,6 +271,7 @@ class TimeVQVDM:
         batch_size: int | None = None,
         precision: str = "32",
         return_bands: bool = False,
+        unconditional: str | None = None,
     ) -> TimeSeriesDataset:
         """Generate `n` new series (thesis Algorithm 4): LF prior, HF prior on the sampled LF, snap both to
         their codebooks, decode, inverse STFT, add, undo the data normalisation.
@@ -285,6 +287,11 @@ class TimeVQVDM:
         seed : fixes the samples on a given device; None draws fresh entropy.
         precision : "32" or "bf16" (autocast of the U-Net forward passes).
         return_bands : also return the LF and HF parts (as attributes ``X_lf`` / ``X_hf``).
+        unconditional : how ``labels=None`` is sampled; default ``config.sampling.unconditional``.
+            "null": the null class (thesis). "class_prior": p(x) = sum_y p(y) p(x | y) — classes in training
+            proportions (in a seeded random order), each series sampled conditionally; the null class is
+            trained on only the 10% of steps whose label is dropped, every class on the rest. Models
+            trained without labels always use the null class. The result's ``y`` stays None.
 
         Returns
         -------
@@ -303,13 +310,19 @@ class TimeVQVDM:
         y = self._resolve_labels(n, labels)
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little")
+        # The labels the priors see; y (what the result reports) stays None for unconditional sampling.
+        y_cond = y if labels is not None else self._class_prior_labels(n, unconditional, seed)
         generator = torch.Generator(device=self.device).manual_seed(seed)
         autocast = self._autocast(precision)
         outs, lfs, hfs = [], [], []
         chunks = range(0, n, batch_size)
         bar = self._progress(len(chunks) * 2 * steps, "sampling")
         for start in chunks:
-            y_chunk = None if y is None else torch.from_numpy(y[start : start + batch_size]).to(self.device)
+            y_chunk = (
+                None
+                if y_cond is None
+                else torch.from_numpy(y_cond[start : start + batch_size]).to(self.device)
+            )
             count = min(batch_size, n - start)
             kwargs = dict(steps=steps, guidance=guidance, rescale=rescale, t_max=t_max, sampler=sampler,
                           generator=generator, callback=bar)  # fmt: skip
@@ -353,6 +366,17 @@ class TimeVQVDM:
             parts_lf.append(x_lf)
             parts_hf.append(x_hf)
         return torch.cat(parts_lf), torch.cat(parts_hf)
+
+    def _class_prior_labels(self, n: int, unconditional: str | None, seed: int) -> np.ndarray | None:
+        """Labels for unconditional sampling: None for the null class, else training proportions in a
+        random order drawn from `seed` (so the first k series are not all one class)."""
+        mode = unconditional or self.config.sampling.unconditional
+        if mode not in UNCONDITIONAL_MODES:
+            raise ValueError(f"unconditional must be one of {UNCONDITIONAL_MODES}, got {mode!r}")
+        if mode == "null" or not self.data_info.classes:
+            return None
+        labels = proportional_labels(n, np.asarray(self.data_info.class_counts))
+        return np.random.default_rng(seed).permutation(labels)
 
     def _resolve_labels(self, n: int, labels) -> np.ndarray | None:
         info = self.data_info
