@@ -90,7 +90,9 @@ def test_class_prior_unconditional_is_conditional_sampling_over_shuffled_trainin
     # labels=None under "class_prior" must be exactly conditional sampling with training-proportion labels
     # in the seeded order, and still report no labels; "null" is the thesis's null class.
     out = fitted.sample(10, steps=3, seed=7, unconditional="class_prior")
-    labels = np.random.default_rng(7).permutation(proportional_labels(10, np.asarray(fitted.data_info.class_counts)))
+    labels = np.random.default_rng(7).permutation(
+        proportional_labels(10, np.asarray(fitted.data_info.class_counts))
+    )
     assert sorted(labels.tolist()) != labels.tolist()  # shuffled, not grouped by class
     conditional = fitted.sample(10, labels=labels, steps=3, seed=7)
     np.testing.assert_array_equal(out.X, conditional.X)
@@ -100,6 +102,16 @@ def test_class_prior_unconditional_is_conditional_sampling_over_shuffled_trainin
     np.testing.assert_array_equal(null.X, fitted.sample(10, steps=3, seed=7).X)  # tiny's default: null
     with pytest.raises(ValueError, match="unconditional must be one of"):
         fitted.sample(2, steps=2, unconditional="marginal")
+
+
+def test_split_bands_is_the_exact_stft_split_not_the_reconstruction(fitted, gunpoint):
+    X = gunpoint.to_original_units(gunpoint.X[:5])
+    x_lf, x_hf = fitted.split_bands(X)
+    assert x_lf.shape == X.shape == x_hf.shape
+    np.testing.assert_allclose(x_lf + x_hf, X, atol=1e-4 * np.abs(X).max())
+    rec_lf, _ = fitted.reconstruct(X)  # the tiny stage 1 reconstructs only roughly
+    assert not np.allclose(rec_lf, x_lf, atol=1e-3)
+    assert np.abs(x_lf - X).max() > 1e-3  # and the LF part is not the whole series
 
 
 def test_unlabelled_data_samples_unconditionally():

@@ -280,7 +280,7 @@ def plot(
             real.to_original_units(real.X), synthetic.X, out / "real_vs_synthetic.png", n=n
         )
     ]
-    real_lf, real_hf = model.reconstruct(real.to_original_units(real.X))
+    real_lf, real_hf = model.split_bands(real.to_original_units(real.X))  # the data's own parts
     paths.append(
         plot_decomposition(real_lf, real_hf, synthetic.X_lf, synthetic.X_hf, out / "decomposition.png")
     )

@@ -231,12 +231,29 @@ class TimeVQVDM:
 
         The mean is added to the LF part (it carries the zero frequency), so ``X_lf + X_hf`` approximates X.
         """
+        return self._per_band(X, self.tokenizer.reconstruct)
+
+    @torch.no_grad()
+    def split_bands(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The exact STFT split of `X` (n, L) or (n, C, L) in original units into its LF and HF parts
+        (thesis Eqs. 36 and 39), same units. No VQ-VAE is involved: ``X_lf + X_hf`` equals X up to rounding.
+        """
         self._require(stage1=True)
+
+        def split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+            parts = self.tokenizer.split(x)
+            return parts["x_lf"], parts["x_hf"]
+
+        return self._per_band(X, split)
+
+    def _per_band(self, X: np.ndarray, band_fn) -> tuple[np.ndarray, np.ndarray]:
+        """`band_fn` (normalised (B, C, L) -> (x_lf, x_hf)) over chunks of X, back in original units; the mean
+        goes to the LF part (it carries the zero frequency)."""
         x, squeeze = self._as_model_input(X)
         info = self.data_info
         outs_lf, outs_hf = [], []
         for chunk in x.split(self._chunk_size()):
-            x_lf, x_hf = self.tokenizer.reconstruct(chunk.to(self.device))
+            x_lf, x_hf = band_fn(chunk.to(self.device))
             outs_lf.append(x_lf.cpu())
             outs_hf.append(x_hf.cpu())
         x_lf = torch.cat(outs_lf).numpy() * info.std + info.mean
