@@ -17,8 +17,8 @@ The model is the one the benchmark harness trains (``benchmarks/work/paper/model
 
     python benchmarks/sampling.py --threads 2
 
-``--forward-only`` measures just the matmul peaks and the U-Net forward passes (a few minutes) and writes
-``results/unet-utilisation-<device>.json``.
+``--quick`` measures just the matmul peaks, the U-Net forward passes and the default-settings time (a few
+minutes) and writes ``results/sampling-quick-<device>.json``.
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--samplers", nargs="+", default=["ancestral", "ddim"])
     parser.add_argument("--fid-seeds", type=int, default=3, help="seeds per precision for the bf16 FID check")
     parser.add_argument("--fcn-epochs", type=int, default=1000)
-    parser.add_argument("--forward-only", action="store_true", help="only the peaks and the U-Net forwards")
+    parser.add_argument("--quick", action="store_true", help="peaks, U-Net forwards, default-settings time")
     return parser.parse_args()
 
 
@@ -99,7 +99,7 @@ def default_settings_time(model: TimeVQVDM, repeats: int = 3) -> dict:
     """1024 unconditional series at the default preset's sampling settings, fp32 (the default precision)."""
     s = get_preset(DEFAULT_PRESET).sampling
     settings = {"steps": s.steps, "guidance": s.guidance, "rescale": s.rescale, "t_max": s.t_max,
-                "sampler": s.sampler}  # fmt: skip
+                "sampler": s.sampler, "unconditional": s.unconditional}  # fmt: skip
     seconds = []
     for seed in range(repeats):
         t0 = time.perf_counter()
@@ -146,12 +146,13 @@ def main() -> None:
         "fp32": matmul_peak(args.device, torch.float32),
         "bf16": matmul_peak(args.device, torch.bfloat16),
     }
-    if args.forward_only:
-        out = args.out or ROOT / "results" / f"unet-utilisation-{args.device.split(':')[0]}.json"
+    if args.quick:
+        out = args.out or ROOT / "results" / f"sampling-quick-{args.device.split(':')[0]}.json"
         save_json(out, {
             "environment": environment(args.device),
             "matmul_peak_gflops": {k: v / 1e9 for k, v in peaks.items()},
             "unet_forward": unet_forward_stats(model, args.device, peaks),
+            "default_settings_1024": default_settings_time(model),
         })  # fmt: skip
         print(f"wrote {out}")
         return
