@@ -50,6 +50,9 @@ def unet_inputs(prior, batch: int, device: str, cond_shape=None):
     return z, t, y, cond
 
 
+DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16}
+
+
 @torch.no_grad()
 def unet_forward_stats(model, device: str, peaks: dict[str, float], batch: int = 128) -> dict:
     """FLOPs per forward (flop_counter) and achieved FLOP/s in fp32 and bf16 autocast, for both priors.
@@ -64,7 +67,7 @@ def unet_forward_stats(model, device: str, peaks: dict[str, float], batch: int =
     lf_shape = model.prior_lf.latent_shape
     for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
         entry: dict = {}
-        for precision, dtype in (("fp32", torch.float32), ("bf16", torch.bfloat16)):
+        for precision, dtype in DTYPES.items():
             slice_size = prior.network.inference_batch(prior.latent_shape[1], dtype)
             for label, size in ((f"batch_{batch}", batch), ("sampling_slice", slice_size)):
                 stats = _forward_stats(prior, size, device, cond_shape, dtype, peaks)
@@ -81,7 +84,7 @@ def unet_forward_stats(model, device: str, peaks: dict[str, float], batch: int =
         }
         for rows in (1024, 2048):
             out["sampler_path"].setdefault(f"batch_{rows}", {})[precision] = _sampler_path_stats(
-                model, rows, device, dtype, peaks
+                model, rows, device, DTYPES[precision], peaks
             )
     return out
 
