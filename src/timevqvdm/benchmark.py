@@ -6,10 +6,10 @@
 
 Sampling follows the thesis (3.6) for the `paper` preset: 1024 series per run; unconditional 128 steps,
 γ = 0.1; class-conditional 32 steps, w = 3, γ = 0.1. Another preset samples both modes with its own defaults
-(`SamplingConfig`: steps, w, γ, sampler, t_max), so ``--preset best`` measures what a user gets. A preset
-that trains like another (`TimeVQVDMConfig.training_dict`) can reuse that benchmark's models
-(``models_from``) instead of training again. Every FID is read against the noise floor FID(real train, test reference) of the
-same FCN: the ratio of the two is the number to steer by. The output folder::
+(`SamplingConfig`: steps, w, γ, sampler, t_max, unconditional mode), so ``--preset best`` measures what a
+user gets. A preset that trains like another (`TimeVQVDMConfig.training_dict`) can reuse that benchmark's
+models (``models_from``) instead of training again. Every FID is read against the noise floor
+FID(real train, test reference) of the same FCN: the ratio of the two is the number to steer by. The output folder::
 
     OUT/models/<name>/            saved model (model.json + safetensors); runs/<stage>/ holds the checkpoints
     OUT/plots/<name>/             real vs synthetic run charts, feature PCA
