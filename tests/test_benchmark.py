@@ -267,6 +267,7 @@ def test_models_from_reuses_a_model_trained_the_same_way(bench, monkeypatch, tmp
     assert record["status"] == "ok" and record["timing"]["trained_now"] is False
     assert record["model_dir"] == str(benchmark.model_dir(bench["out"], "GunPoint"))
     assert record["metrics"]["conditional"]["sampling"] == {"steps": 2, "guidance": 2.0, "rescale": 0.1}
+    assert record["sampling_defaults"]["guidance"] == 2.0
     assert not (tmp_path / "w2" / "models").exists()
 
 

@@ -220,6 +220,9 @@ def run_dataset(
         },
         "metrics": metrics,
         "ratios": fid_ratios(metrics),
+        # The model's sampling defaults: what `metrics[mode]["sampling"]` leaves to the preset (sampler,
+        # t_max, how labels=None is sampled).
+        "sampling_defaults": asdict(model.config.sampling),
         "timing": {**train_timing, **timed.summary(), "evaluate_seconds": evaluate_seconds},
         "environment": environment(model.device),
         "published": published_results(name),
