@@ -102,6 +102,8 @@ def test_class_prior_unconditional_is_conditional_sampling_over_shuffled_trainin
     np.testing.assert_array_equal(null.X, fitted.sample(10, steps=3, seed=7).X)  # tiny's default: null
     with pytest.raises(ValueError, match="unconditional must be one of"):
         fitted.sample(2, steps=2, unconditional="marginal")
+    with pytest.raises(ValueError, match="unconditional must be one of"):  # checked with labels too
+        fitted.sample(2, labels=0, steps=2, unconditional="marginal")
 
 
 def test_split_bands_is_the_exact_stft_split_not_the_reconstruction(fitted, gunpoint):
@@ -156,3 +158,6 @@ def test_mismatched_weights_are_refused(fitted, tmp_path):
 def test_unfitted_model_says_so():
     with pytest.raises(RuntimeError, match="not fitted"):
         TimeVQVDM(preset="tiny").sample(2)
+    for method in ("reconstruct", "split_bands"):
+        with pytest.raises(RuntimeError, match="not fitted"):
+            getattr(TimeVQVDM(preset="tiny"), method)(np.zeros((2, 150), dtype=np.float32))

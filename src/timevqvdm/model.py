@@ -231,14 +231,13 @@ class TimeVQVDM:
 
         The mean is added to the LF part (it carries the zero frequency), so ``X_lf + X_hf`` approximates X.
         """
-        return self._per_band(X, self.tokenizer.reconstruct)
+        return self._per_band(X, lambda x: self.tokenizer.reconstruct(x))
 
     @torch.no_grad()
     def split_bands(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The exact STFT split of `X` (n, L) or (n, C, L) in original units into its LF and HF parts
         (thesis Eqs. 36 and 39), same units. No VQ-VAE is involved: ``X_lf + X_hf`` equals X up to rounding.
         """
-        self._require(stage1=True)
 
         def split(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
             parts = self.tokenizer.split(x)
@@ -249,6 +248,7 @@ class TimeVQVDM:
     def _per_band(self, X: np.ndarray, band_fn) -> tuple[np.ndarray, np.ndarray]:
         """`band_fn` (normalised (B, C, L) -> (x_lf, x_hf)) over chunks of X, back in original units; the mean
         goes to the LF part (it carries the zero frequency)."""
+        self._require(stage1=True)
         x, squeeze = self._as_model_input(X)
         info = self.data_info
         outs_lf, outs_hf = [], []
@@ -325,6 +325,9 @@ class TimeVQVDM:
         if steps < 1:
             raise ValueError(f"steps must be >= 1, got {steps}")
         y = self._resolve_labels(n, labels)
+        unconditional = unconditional or s.unconditional
+        if unconditional not in UNCONDITIONAL_MODES:
+            raise ValueError(f"unconditional must be one of {UNCONDITIONAL_MODES}, got {unconditional!r}")
         if seed is None:
             seed = int.from_bytes(os.urandom(4), "little")
         # The labels the priors see; y (what the result reports) stays None for unconditional sampling.
@@ -384,13 +387,10 @@ class TimeVQVDM:
             parts_hf.append(x_hf)
         return torch.cat(parts_lf), torch.cat(parts_hf)
 
-    def _class_prior_labels(self, n: int, unconditional: str | None, seed: int) -> np.ndarray | None:
+    def _class_prior_labels(self, n: int, unconditional: str, seed: int) -> np.ndarray | None:
         """Labels for unconditional sampling: None for the null class, else training proportions in a
         random order drawn from `seed` (so the first k series are not all one class)."""
-        mode = unconditional or self.config.sampling.unconditional
-        if mode not in UNCONDITIONAL_MODES:
-            raise ValueError(f"unconditional must be one of {UNCONDITIONAL_MODES}, got {mode!r}")
-        if mode == "null" or not self.data_info.classes:
+        if unconditional == "null" or not self.data_info.classes:
             return None
         labels = proportional_labels(n, np.asarray(self.data_info.class_counts))
         return np.random.default_rng(seed).permutation(labels)
