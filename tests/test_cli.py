@@ -75,6 +75,23 @@ def test_same_seed_same_file(model_dir, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "a.npz")["X"], np.load(tmp_path / "b.npz")["X"])
 
 
+def test_unconditional_mode_option(model_dir, tmp_path):
+    # tiny's default is the null class; --unconditional class_prior draws through the classes, unlabelled.
+    common = ["-n", 4, "--steps", 2, "--seed", 7]
+    for name, extra in (
+        ("default", []),
+        ("null", ["--unconditional", "null"]),
+        ("prior", ["--unconditional", "class_prior"]),
+    ):
+        assert invoke("sample", model_dir, *common, *extra, "--out", tmp_path / f"{name}.npz").exit_code == 0
+    x = {name: np.load(tmp_path / f"{name}.npz") for name in ("default", "null", "prior")}
+    np.testing.assert_array_equal(x["default"]["X"], x["null"]["X"])
+    assert not np.allclose(x["prior"]["X"], x["null"]["X"])
+    assert "y" not in x["prior"].files  # unconditional output stays unlabelled
+    result = invoke("sample", model_dir, "--unconditional", "marginal", "--out", tmp_path / "bad.npz")
+    assert result.exit_code == 2
+
+
 def test_evaluate_on_sample_file(model_dir, tmp_path):
     samples = tmp_path / "s.csv"
     invoke("sample", model_dir, "-n", 40, "--proportional", "--steps", 2, "--seed", 0, "--out", samples)

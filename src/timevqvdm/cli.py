@@ -30,6 +30,11 @@ class Sampler(str, Enum):
     ddim = "ddim"
 
 
+class Unconditional(str, Enum):
+    null = "null"
+    class_prior = "class_prior"
+
+
 class Precision(str, Enum):
     fp32 = "32"
     bf16 = "bf16"
@@ -168,6 +173,13 @@ def sample(
     seed: Annotated[int | None, typer.Option(min=0, help="Fix the samples (same device).")] = None,
     precision: Annotated[Precision, typer.Option(help="U-Net precision.")] = Precision.fp32,
     batch_size: Annotated[int | None, typer.Option(min=1)] = None,
+    unconditional: Annotated[
+        Unconditional | None,
+        typer.Option(
+            help="Without --label/--proportional: the null class (thesis) or the class prior "
+            "(default: the model's preset)."
+        ),
+    ] = None,
 ) -> None:
     """Sample new series from a trained model and write them with their labels."""
     from timevqvdm.model import TimeVQVDM
@@ -182,6 +194,7 @@ def sample(
         result = model.sample(
             n, labels, steps=steps, guidance=guidance, rescale=rescale, t_max=t_max,
             sampler=sampler.value if sampler else None, seed=seed, precision=precision.value, batch_size=batch_size,
+            unconditional=unconditional.value if unconditional else None,
         )  # fmt: skip
     except ValueError as err:
         _fail(str(err))
