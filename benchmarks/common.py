@@ -173,11 +173,12 @@ def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str,
     return out
 
 
-def unconditional_fid(metrics: dict) -> float:
-    """The FID of an `evaluate(...)` result for an unconditional (or the only) sample set."""
-    for key in ("unconditional", "samples", "conditional"):
-        if key in metrics and "fid" in metrics[key]:
-            return float(metrics[key]["fid"])
+def unconditional_fid(metrics: dict, key: str = "fid") -> float:
+    """The FID (`key`: "fid" against the test split, "fid_train" against the training split) of an
+    `evaluate(...)` result for an unconditional (or the only) sample set."""
+    for mode in ("unconditional", "samples", "conditional"):
+        if mode in metrics and key in metrics[mode]:
+            return float(metrics[mode][key])
     raise KeyError(f"no FID in evaluation output: {sorted(metrics)}")
 
 

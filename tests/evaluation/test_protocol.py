@@ -100,3 +100,14 @@ def test_unlabelled_data_gets_random_fcn_features(rng):
     assert result["reference"]["features"] == "random-fcn"
     assert "is" not in result["unconditional"] and "trtr_accuracy" not in result["reference"]
     assert result["unconditional"]["fid"] >= 0.0
+
+
+def test_fid_train_scores_against_the_training_split_not_the_test_split(gunpoint, cache):
+    """The tuning score: the training split itself scores FID 0 against the training split, and its
+    test-reference FID is the noise floor's train-test figure."""
+    train, test = gunpoint
+    result = evaluate(train.to_original_units(train.X), (train, test), fcn_epochs=2, cache_dir=cache)
+    scores = result["unconditional"]
+    assert scores["fid_train"] == pytest.approx(0.0, abs=1e-3)
+    assert scores["fid"] == pytest.approx(result["reference"]["fid_train_test"], rel=1e-6)
+    assert scores["fid_train_runs"] == [scores["fid_train"]]

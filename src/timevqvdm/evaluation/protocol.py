@@ -172,9 +172,10 @@ class _Reference:
         return result
 
     def score(self, x: np.ndarray) -> dict[str, float]:
-        """FID against the reference and IS of one sample set in training units (n, C, L)."""
+        """FID against the reference, FID against the training split and IS of one sample set in training
+        units (n, C, L)."""
         feats, probs = fcn_outputs(self.fcn, x)
-        scores = {"fid": fid(feats, self.feats_ref)}
+        scores = {"fid": fid(feats, self.feats_ref), "fid_train": fid(feats, self.feats_train)}
         if self.labelled:
             scores["is"], scores["is_split_std"] = inception_score(probs, _splits(len(x)), seed=self.seed)
         return scores
@@ -279,8 +280,10 @@ def evaluate(
     -------
     dict
         JSON-serialisable: ``dataset``, sizes, ``reference`` (the noise floor), ``unconditional`` and/or
-        ``conditional`` (``fid``, ``fid_std``, ``fid_runs``, ``is``, ``is_std``, ``is_runs``; conditional
-        adds ``tstr_accuracy``, ``trtr_accuracy``, ``n_tstr``), ``memorisation`` and ``distribution``
+        ``conditional`` (``fid``, ``fid_std``, ``fid_runs``, ``is``, ``is_std``, ``is_runs``, and
+        ``fid_train`` / ``fid_train_std`` / ``fid_train_runs``: FID against the training split, the score
+        to choose settings by since it never looks at the test split; it rewards copying, so read it beside
+        ``memorisation``; conditional adds ``tstr_accuracy``, ``trtr_accuracy``, ``n_tstr``), ``memorisation`` and ``distribution``
         (``acf_distance``, ``power_spectrum_distance``, ``discriminative_score``) on the first sample set.
     """
     train, test_split = resolve_splits(dataset, test)
@@ -398,7 +401,7 @@ def _as_series(x: np.ndarray) -> np.ndarray:
 def _summarise(ref: _Reference, runs: Sequence[tuple[np.ndarray, Any]], sampling: dict | None) -> dict:
     scores = [ref.score(x) for x, _ in runs]
     summary: dict[str, Any] = {"n": len(runs[0][0])}
-    for key in ("fid", "is"):
+    for key in ("fid", "fid_train", "is"):
         values = [s[key] for s in scores if key in s]
         if values:
             summary[key], summary[f"{key}_std"] = float(np.mean(values)), float(np.std(values))
