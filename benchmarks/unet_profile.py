@@ -1,0 +1,116 @@
+"""Where a sampling forward pass of the U-Nets spends its time, by operator (issue: stage 2, FLOP utilisation).
+
+For the GunPoint `paper` priors (LF and HF) at the slice size the sampler uses (`UNet1D.inference_batch`),
+in fp32 and under bf16 autocast, on one intra-op thread (the sampler runs one slice per core): the wall time
+of a forward pass, each operator group's share of the profiled CPU time, and the FLOP/s the convolutions
+reach on their own (their FLOPs over their self time) beside the one-thread matrix-multiply peak measured
+in the same run. Writes ``benchmarks/results/unet-profile-<device>.json``::
+
+    python benchmarks/unet_profile.py
+
+It explains the utilisation that benchmarks/sampling.py reports: how much of a forward the matrix-multiply
+work (convolutions) takes, and how much goes to memory-bound operators that no matmul peak speaks to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import torch
+from torch.profiler import ProfilerActivity, profile
+from torch.utils.flop_counter import FlopCounterMode
+
+from common import DTYPES, environment, matmul_peak, unet_inputs
+from timevqvdm import TimeVQVDM
+from timevqvdm.training.checkpoint import save_json
+
+ROOT = Path(__file__).resolve().parent
+MODEL_DIR = ROOT / "work" / "paper" / "models" / "GunPoint"
+REPEATS = 3
+# Operator groups: what each profiled aten operator is part of.
+GROUPS = {
+    "convolution": ("aten::mkldnn_convolution", "aten::convolution", "aten::_convolution", "aten::conv1d"),
+    "attention_softmax": ("aten::_softmax", "aten::softmax"),
+    "attention_matmul": ("aten::bmm", "aten::einsum", "aten::matmul", "aten::_scaled_dot_product"),
+    "normalisation": ("aten::native_group_norm", "aten::native_layer_norm", "aten::group_norm"),
+    "elementwise": ("aten::add", "aten::mul", "aten::silu", "aten::sub", "aten::div", "aten::rsqrt"),
+    "copies_and_layout": ("aten::copy_", "aten::cat", "aten::_to_copy", "aten::upsample_nearest1d"),
+}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", type=Path, default=MODEL_DIR)
+    parser.add_argument("--out", type=Path, default=ROOT / "results" / "unet-profile-cpu.json")
+    return parser.parse_args()
+
+
+def group_of(name: str) -> str:
+    for group, prefixes in GROUPS.items():
+        if any(name.startswith(prefix) for prefix in prefixes):
+            return group
+    return "other"
+
+
+@torch.no_grad()
+def profile_forward(prior, cond_shape, precision: str) -> dict:
+    """Time and profile `REPEATS` forward passes of one prior at its sampling slice."""
+    network = prior.network.eval()
+    dtype = DTYPES[precision]
+    batch = network.inference_batch(prior.latent_shape[1], dtype)
+    z, t, y, cond = unet_inputs(prior, batch, "cpu", cond_shape)
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
+    with autocast:
+        network(z, t, y, cond)  # warm-up: caches the standardised kernels
+        t0 = time.perf_counter()
+        for _ in range(REPEATS):
+            network(z, t, y, cond)
+        forward_s = (time.perf_counter() - t0) / REPEATS
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            for _ in range(REPEATS):
+                network(z, t, y, cond)
+        with FlopCounterMode(display=False) as counter:
+            network(z, t, y, cond)
+    flops = counter.get_flop_counts()["Global"]
+    conv_flops = REPEATS * sum(n for op, n in flops.items() if "convolution" in str(op))
+    self_us: dict[str, float] = defaultdict(float)
+    conv_us = 0.0
+    for event in prof.key_averages():
+        self_us[group_of(event.key)] += event.self_cpu_time_total
+        if event.key == "aten::mkldnn_convolution":
+            conv_us += event.self_cpu_time_total
+    total = sum(self_us.values())
+    return {
+        "batch": batch,
+        "forward_ms": 1000 * forward_s,
+        "share_of_time": {group: us / total for group, us in sorted(self_us.items(), key=lambda kv: -kv[1])},
+        "gflop_per_forward": sum(flops.values()) / 1e9,
+        "convolution_share_of_flops": conv_flops / REPEATS / sum(flops.values()),
+        "convolution_gflops": conv_flops / conv_us / 1e3 if conv_us else None,
+    }
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(1)
+    model = TimeVQVDM.load(args.model)
+    peaks = {name: matmul_peak("cpu", dtype) / 1e9 for name, dtype in DTYPES.items()}
+    result: dict = {"environment": environment("cpu"), "one_thread_matmul_peak_gflops": peaks}
+    lf_shape = model.prior_lf.latent_shape
+    for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
+        for precision in DTYPES:
+            entry = profile_forward(prior, cond_shape, precision)
+            if entry["convolution_gflops"] is not None:
+                entry["convolution_share_of_fp32_peak"] = entry["convolution_gflops"] / peaks["fp32"]
+            result.setdefault(band, {})[precision] = entry
+            shares = ", ".join(f"{k} {v:.0%}" for k, v in entry["share_of_time"].items())
+            print(f"{band} {precision} batch {entry['batch']}: {entry['forward_ms']:.0f} ms; {shares}")
+    save_json(args.out, result)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
