@@ -156,6 +156,8 @@ def test_record_holds_metrics_ratios_timing_environment_and_published(bench):
     assert record["published"]["timevqvae_FID"] == 0.8
     assert (bench["out"] / "models" / "GunPoint" / "model.json").is_file()
     assert (bench["out"] / "plots" / "GunPoint" / "real_vs_synthetic.png").is_file()
+    assert not any(c.get("from_store") for c in timing["sample_calls"])
+    assert not (bench["out"] / "evaluation" / "GunPoint").exists()  # resumable state, removed when done
 
 
 def test_records_are_strict_json(bench):
@@ -176,6 +178,59 @@ def test_interrupted_dataset_resumes_from_its_checkpoint(bench):
     assert (stage1 / "checkpoint.safetensors").stat().st_mtime_ns == bench["before"]["ckpt_mtime"]
     assert (stage1 / "metrics.jsonl").read_text().count("\n") == bench["before"]["log_lines"]
     assert (stage1.parent / "stage2_hf" / "checkpoint.safetensors").is_file()
+
+
+def test_an_interrupted_evaluation_resumes_from_its_stored_samples(bench, monkeypatch, tmp_path):
+    """Killed after evaluating but before writing its record, a dataset's rerun reads its sample sets back
+    instead of sampling again, resumes the TSTR classifier, and then removes that state."""
+    real_evaluate = benchmark.evaluate
+
+    def evaluate_then_die(*args, **kwargs):
+        real_evaluate(*args, **kwargs)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(protocol, "MIN_TSTR_SAMPLES", 64)
+    monkeypatch.setattr(benchmark, "evaluate", evaluate_then_die)
+    kwargs = {**SMOKE, "out_dir": tmp_path, "models_from": bench["out"], "cache_dir": tmp_path / "fcn"}
+    with pytest.raises(KeyboardInterrupt):
+        benchmark.run_dataset("GunPoint", **kwargs)
+    work = tmp_path / "evaluation" / "GunPoint"
+    assert len(list(work.glob("samples/*.npz"))) == 4  # 2 runs x (unconditional, conditional)
+    assert len(list(work.glob("tstr-*/checkpoint.safetensors"))) == 1
+
+    monkeypatch.setattr(benchmark, "evaluate", real_evaluate)
+    monkeypatch.setattr(TimeVQVDM, "sample", lambda *args, **kw: pytest.fail("sampled again"))
+    record = benchmark.run_dataset("GunPoint", **kwargs)
+    calls = record["timing"]["sample_calls"]
+    assert len(calls) == 4 and all(call["from_store"] and call["seconds"] > 0 for call in calls)
+    assert record["status"] == "ok" and 0.0 <= record["metrics"]["conditional"]["tstr_accuracy"] <= 1.0
+    assert not work.exists()
+
+
+def test_a_stored_sample_set_is_read_back_exactly_and_keyed_by_its_arguments(bench, tmp_path):
+    model = TimeVQVDM.load(bench["out"] / "models" / "GunPoint", progress=False)
+    sampler = benchmark._TimedSampler(model, store=tmp_path)
+    first = sampler.sample(8, "proportional", seed=3, steps=2)
+    again = sampler.sample(8, "proportional", seed=3, steps=2)
+    np.testing.assert_array_equal(again.X, first.X)
+    np.testing.assert_array_equal(again.y, first.y)
+    assert again.classes == first.classes
+    other = sampler.sample(8, None, seed=4, steps=2)
+    assert other.y is None and not np.array_equal(other.X, first.X)
+    assert [bool(c.get("from_store")) for c in sampler.calls] == [False, True, False]
+    assert len(list(tmp_path.glob("*.npz"))) == 2
+
+
+def test_an_unreadable_stored_sample_set_is_named(bench, tmp_path):
+    model = TimeVQVDM.load(bench["out"] / "models" / "GunPoint", progress=False)
+    sampler = benchmark._TimedSampler(model, store=tmp_path)
+    sampler.sample(4, None, seed=0, steps=2)
+    (stored,) = tmp_path.glob("*.npz")
+    content = stored.read_bytes()
+    for damaged in (b"not an npz file", content[: len(content) // 2]):  # garbage, a cut-off write
+        stored.write_bytes(damaged)
+        with pytest.raises(ValueError, match=stored.name):
+            sampler.sample(4, None, seed=0, steps=2)
 
 
 def test_a_failing_dataset_is_recorded_and_the_others_run(bench):

@@ -13,26 +13,34 @@ FID(real train, test reference) of the same FCN: the ratio of the two is the num
 
     OUT/models/<name>/            saved model (model.json + safetensors); runs/<stage>/ holds the checkpoints
     OUT/plots/<name>/             real vs synthetic run charts, feature PCA
+    OUT/evaluation/<name>/        while a dataset is evaluated: its sample sets and the TSTR classifier's
+                                  checkpoints, so an interrupted evaluation resumes; removed when done
     OUT/results/<name>.json       one record per dataset: metrics, ratios, timings, environment, published
     OUT/summary.csv, summary.md   the combined table beside the thesis's and TimeVQVAE's figures
     OUT/figure25_unconditional.png, figure26_conditional.png, figure27_tstr.png
 
 A dataset whose record says ``"status": "ok"`` is skipped; an interrupted or failed one is redone, its
-training resuming from the stage checkpoints.
+training resuming from the stage checkpoints and its evaluation from the sample sets and TSTR checkpoints
+already written (sampling with a seed is deterministic on a device, so a stored set is the one a rerun
+would draw).
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
+import json
 import logging
 import math
 import multiprocessing
 import os
 import platform
+import shutil
 import statistics
 import time
 import traceback
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
@@ -197,12 +205,13 @@ def run_dataset(
             raise FileNotFoundError(f"{source}: no trained model to reuse (models_from={models_from})")
     model, train_timing = _train_or_load(train, settings, source, progress)
 
-    timed = _TimedSampler(model)
+    work = Path(out_dir) / "evaluation" / name
+    timed = _TimedSampler(model, store=work / "samples")
     t0 = time.perf_counter()
     metrics = evaluate(
         timed, train, test=test, runs=runs, n_samples=n_samples or N_SAMPLES, seed=seed,
         fcn_epochs=fcn_epochs, cache_dir=cache_dir, plot_dir=Path(out_dir) / "plots" / name,
-        progress=progress, **sampler_settings(preset, steps),
+        progress=progress, work_dir=work, **sampler_settings(preset, steps),
     )  # fmt: skip
     evaluate_seconds = time.perf_counter() - t0
 
@@ -230,6 +239,7 @@ def run_dataset(
     }
     record = _finite(record)
     save_json(result_path(out_dir, name), record)
+    shutil.rmtree(work, ignore_errors=True)  # the record holds everything the evaluation produced
     return record
 
 
@@ -278,18 +288,61 @@ def _train_or_load(
 
 
 class _TimedSampler:
-    """Wraps a model so that the wall time of each ``sample`` call is recorded (evaluate only samples)."""
+    """Wraps a model so that the wall time of each ``sample`` call is recorded (evaluate only samples).
 
-    def __init__(self, model: TimeVQVDM) -> None:
+    With a ``store`` folder every call's result is also written there (``.npz``, with its wall time) and a
+    repeated call with the same arguments is read back instead of sampled again: an interrupted evaluation
+    resumes without redrawing its finished sample sets. Such calls are marked ``from_store``.
+    """
+
+    def __init__(self, model: TimeVQVDM, store: Path | None = None) -> None:
         self.model = model
+        self.store = store
         self.calls: list[dict[str, Any]] = []
 
     def sample(self, n: int, labels: Any = None, **kwargs: Any):
+        mode = "unconditional" if labels is None else "conditional"
+        path = self._stored_path(mode, n, labels, kwargs)
+        if path is not None and path.is_file():
+            out, seconds = self._read(path)
+            self.calls.append({"mode": mode, "n": n, "seconds": seconds, "from_store": True, **kwargs})
+            return out
         t0 = time.perf_counter()
         out = self.model.sample(n, labels, **kwargs)
-        mode = "unconditional" if labels is None else "conditional"
-        self.calls.append({"mode": mode, "n": n, "seconds": time.perf_counter() - t0, **kwargs})
+        seconds = time.perf_counter() - t0
+        self.calls.append({"mode": mode, "n": n, "seconds": seconds, **kwargs})
+        if path is not None:
+            self._write(path, out, seconds)
         return out
+
+    def _stored_path(self, mode: str, n: int, labels: Any, kwargs: dict[str, Any]) -> Path | None:
+        if self.store is None:
+            return None
+        call = json.dumps({"n": n, "labels": labels, **kwargs}, sort_keys=True, default=str)
+        return self.store / f"{mode}-{hashlib.sha256(call.encode()).hexdigest()[:16]}.npz"
+
+    def _write(self, path: Path, samples: TimeSeriesDataset, seconds: float) -> None:
+        buffer = io.BytesIO()
+        y = np.asarray([] if samples.y is None else samples.y, dtype=np.int64)
+        np.savez(buffer, X=samples.X, y=y, labelled=samples.y is not None, seconds=seconds)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, buffer.getvalue())
+
+    def _read(self, path: Path) -> tuple[TimeSeriesDataset, float]:
+        try:
+            with np.load(path, allow_pickle=False) as stored:
+                x, y, labelled = stored["X"], stored["y"], bool(stored["labelled"])
+                seconds = float(stored["seconds"])
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
+            raise ValueError(
+                f"{path}: unreadable stored sample set ({err}); delete it to sample again"
+            ) from err
+        info = self.model.data_info
+        samples = TimeSeriesDataset(
+            X=x, y=y if labelled else None, classes=list(info.classes), name=f"{info.name} (synthetic)",
+            mask=None, mean=0.0, std=1.0,
+        )  # fmt: skip
+        return samples, seconds
 
     def summary(self) -> dict[str, Any]:
         uncond = [c["seconds"] * N_SAMPLES / c["n"] for c in self.calls if c["mode"] == "unconditional"]

@@ -69,3 +69,29 @@ def test_fcn_learns_a_separable_toy_problem(tmp_path):
     model = get_fcn(split, epochs=5, cache_dir=tmp_path)
     _, probs = fcn_outputs(model, split.X)
     assert (probs.argmax(axis=1) == split.y).mean() == 1.0
+
+
+def test_an_interrupted_fcn_training_resumes_to_the_same_weights(tmp_path, monkeypatch):
+    """Killed after its first checkpoint (step 2 of 4), a training in a run folder continues from there and
+    ends where an uninterrupted one does."""
+    from timevqvdm.training import trainer as trainer_module
+
+    split = _toy_split()
+    monkeypatch.setattr(fcn_module, "CHECKPOINT_EVERY", 2)
+    whole = fcn_module.train_fcn(split.X, split.y, 2, epochs=4, run_dir=tmp_path / "whole")
+    assert whole.info["steps"] == 4 and whole.info["resumed_from"] == 0
+
+    real_save = trainer_module.Trainer.save_checkpoint
+
+    def save_then_die(self):
+        real_save(self)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(trainer_module.Trainer, "save_checkpoint", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        fcn_module.train_fcn(split.X, split.y, 2, epochs=4, run_dir=tmp_path / "cut")
+    monkeypatch.setattr(trainer_module.Trainer, "save_checkpoint", real_save)
+    resumed = fcn_module.train_fcn(split.X, split.y, 2, epochs=4, run_dir=tmp_path / "cut")
+    assert resumed.info["resumed_from"] == 2 and resumed.info["steps"] == 4
+    for name, value in whole.state_dict().items():
+        torch.testing.assert_close(resumed.state_dict()[name], value, msg=name)

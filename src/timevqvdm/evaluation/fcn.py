@@ -14,8 +14,9 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -31,6 +32,9 @@ from timevqvdm.training.checkpoint import load_json, load_module_state
 log = logging.getLogger(__name__)
 
 RECIPE_VERSION = "fcn-v1"  # bump when the architecture or recipe changes: old cache entries stop matching
+# Steps between checkpoints when an FCN trains into a run folder (a few minutes of CPU training): an
+# interrupted training resumes from the last one.
+CHECKPOINT_EVERY = 250
 
 
 @dataclass
@@ -115,7 +119,14 @@ def fcn_outputs(fcn: FCN, x: np.ndarray | Tensor, batch_size: int = 512) -> tupl
 
 
 def train_fcn(
-    x: np.ndarray, y: np.ndarray, n_classes: int, *, epochs: int = 1000, seed: int = 0, progress: bool = False
+    x: np.ndarray,
+    y: np.ndarray,
+    n_classes: int,
+    *,
+    epochs: int = 1000,
+    seed: int = 0,
+    progress: bool = False,
+    run_dir: str | Path | None = None,
 ) -> FCN:
     """Train a fresh FCN with the recipe on (x, y) with the shared training loop.
 
@@ -127,25 +138,33 @@ def train_fcn(
     epochs, seed : int
     progress : bool
         Show the trainer's progress bar.
+    run_dir : str or Path, optional
+        Checkpoint every `CHECKPOINT_EVERY` steps into this folder and resume from its checkpoint when one is
+        there, so an interrupted training continues where it stopped. It must hold only this (x, y)'s
+        training: the caller names it after the data (see `get_fcn`).
 
     Returns
     -------
     FCN
-        On the CPU, in eval mode; ``info["train_seconds"]`` holds the wall time.
+        On the CPU, in eval mode; ``info["train_seconds"]`` holds the wall time (of the part run now, when
+        ``info["resumed_from"]`` is a step > 0).
     """
     x_t = torch.as_tensor(np.asarray(x), dtype=torch.float32)
     y_t = torch.as_tensor(np.asarray(y), dtype=torch.long)
     torch.manual_seed(seed)  # the initial weights
     fcn = FCN(FCNConfig(in_channels=x_t.shape[1], n_classes=n_classes))
+    config = fcn_train_config(epochs)
+    if run_dir is not None:
+        config = replace(config, checkpoint_every=CHECKPOINT_EVERY)
+    trainer = Trainer(fcn, config, run_dir, seed=seed, desc="FCN", progress=progress)
     t0 = time.perf_counter()
-    result = Trainer(fcn, fcn_train_config(epochs), None, seed=seed, desc="FCN", progress=progress).fit(
-        {"x": x_t, "y": y_t}
-    )
+    result = trainer.fit({"x": x_t, "y": y_t}, resume=run_dir is not None)
     fcn = fcn.cpu().eval()
     fcn.info = {
         "train_seconds": time.perf_counter() - t0,
         "final_loss": result.final_loss,
         "steps": result.steps,
+        "resumed_from": result.resumed_from,
     }
     return fcn
 
@@ -194,7 +213,8 @@ def get_fcn(
     epochs : int
         Training epochs (the recipe's 1000; fewer for tests).
     cache_dir : str, Path or None
-        Default `default_cache_dir()`.
+        Default `default_cache_dir()`. While an FCN trains, its checkpoints sit in ``<key>.run/`` there, so
+        an interrupted training resumes; the folder is removed once the FCN is cached.
     seed : int
         Initial weights and batch order.
     progress : bool
@@ -225,7 +245,8 @@ def get_fcn(
         return _load_cached(weights, meta_path)
 
     log.info("training the FCN for %s (%d epochs, cache key %s)", dataset_train.name, epochs, key)
-    fcn = train_fcn(x, y, n_classes, epochs=epochs, seed=seed, progress=progress)
+    run_dir = folder / f"{key}.run"  # checkpoints while training: an interrupted training resumes here
+    fcn = train_fcn(x, y, n_classes, epochs=epochs, seed=seed, progress=progress, run_dir=run_dir)
     fcn.info.update(
         {
             "dataset": dataset_train.name,
@@ -238,6 +259,7 @@ def get_fcn(
     )
     save_tensors(weights, fcn.state_dict(), metadata={"format": RECIPE_VERSION})
     save_json(meta_path, fcn.info)  # written last: its presence marks a complete entry
+    shutil.rmtree(run_dir, ignore_errors=True)
     return fcn
 
 

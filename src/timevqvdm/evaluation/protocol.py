@@ -30,7 +30,7 @@ from timevqvdm.evaluation.distribution import (
     discriminative_score,
     power_spectrum_distance,
 )
-from timevqvdm.evaluation.fcn import FCN, FCNConfig, fcn_outputs, get_fcn, train_fcn
+from timevqvdm.evaluation.fcn import FCN, FCNConfig, data_hash, fcn_outputs, get_fcn, train_fcn
 from timevqvdm.evaluation.memorisation import memorisation
 from timevqvdm.evaluation.metrics import classification_accuracy, fid, inception_score
 from timevqvdm.evaluation.plots import plot_feature_pca, plot_real_vs_synthetic
@@ -237,6 +237,7 @@ def evaluate(
     cache_dir: str | Path | None = None,
     plot_dir: str | Path | None = None,
     progress: bool = False,
+    work_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """Evaluate a generative model, or a set of generated series, against a dataset's real splits.
 
@@ -275,6 +276,9 @@ def evaluate(
         Also write ``real_vs_synthetic.png`` and ``feature_pca.png`` here.
     progress : bool
         Progress bars while training FCNs.
+    work_dir : str or Path, optional
+        Folder for resumable state: the TSTR classifier trains with checkpoints in ``tstr-<data hash>/``
+        there, so an interrupted evaluation of the same samples continues its training.
 
     Returns
     -------
@@ -311,7 +315,7 @@ def evaluate(
         result[mode] = _summarise(ref, drawn["runs"], drawn.get("sampling"))
     if "conditional" in sets and ref.labelled:
         result["conditional"].update(
-            _cas(ref, *sets["conditional"]["tstr_set"], fcn_epochs, seed, tstr, progress)
+            _cas(ref, *sets["conditional"]["tstr_set"], fcn_epochs, seed, tstr, progress, work_dir)
         )
     first = next(iter(sets.values()))["runs"][0][0]
     result["memorisation"] = memorisation(first, ref.x_train, ref.x_test)
@@ -412,7 +416,14 @@ def _summarise(ref: _Reference, runs: Sequence[tuple[np.ndarray, Any]], sampling
 
 
 def _cas(
-    ref: _Reference, x: np.ndarray, y: np.ndarray, epochs: int, seed: int, tstr: bool, progress: bool
+    ref: _Reference,
+    x: np.ndarray,
+    y: np.ndarray,
+    epochs: int,
+    seed: int,
+    tstr: bool,
+    progress: bool,
+    work_dir: str | Path | None = None,
 ) -> dict[str, Any]:
     """TSTR: a fresh FCN on the labelled synthetic set, tested on real test data; TRTR beside it."""
     out: dict[str, Any] = {"trtr_accuracy": classification_accuracy(ref.probs_test, ref.test.y)}
@@ -422,7 +433,11 @@ def _cas(
         log.warning(
             "TSTR on %d synthetic series; the protocol asks for at least %d", len(x), MIN_TSTR_SAMPLES
         )
-    classifier = train_fcn(x, y, ref.train.n_classes, epochs=epochs, seed=seed, progress=progress)
+    # Named after the data, so checkpoints of other samples are never resumed.
+    run_dir = None if work_dir is None else Path(work_dir) / f"tstr-{data_hash(x, y)[:16]}"
+    classifier = train_fcn(
+        x, y, ref.train.n_classes, epochs=epochs, seed=seed, progress=progress, run_dir=run_dir
+    )
     _, probs = fcn_outputs(classifier, ref.x_test)
     out.update({"tstr_accuracy": classification_accuracy(probs, ref.test.y), "n_tstr": len(x)})
     return out
