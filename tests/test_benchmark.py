@@ -13,6 +13,7 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from timevqvdm import TimeVQVDM, benchmark, config
@@ -219,6 +220,12 @@ def test_a_stored_sample_set_is_read_back_exactly_and_keyed_by_its_arguments(ben
     assert other.y is None and not np.array_equal(other.X, first.X)
     assert [bool(c.get("from_store")) for c in sampler.calls] == [False, True, False]
     assert len(list(tmp_path.glob("*.npz"))) == 2
+
+    with torch.no_grad():  # the same call to other weights (a retrained model) samples afresh
+        next(model.prior_hf.parameters()).add_(1e-3)
+    retrained = benchmark._TimedSampler(model, store=tmp_path)
+    retrained.sample(8, "proportional", seed=3, steps=2)
+    assert not retrained.calls[0].get("from_store") and len(list(tmp_path.glob("*.npz"))) == 3
 
 
 def test_an_unreadable_stored_sample_set_is_named(bench, tmp_path):

@@ -291,14 +291,17 @@ class _TimedSampler:
     """Wraps a model so that the wall time of each ``sample`` call is recorded (evaluate only samples).
 
     With a ``store`` folder every call's result is also written there (``.npz``, with its wall time) and a
-    repeated call with the same arguments is read back instead of sampled again: an interrupted evaluation
-    resumes without redrawing its finished sample sets. Such calls are marked ``from_store``.
+    repeated call with the same arguments to the same weights is read back instead of sampled again: an
+    interrupted evaluation resumes without redrawing its finished sample sets. Such calls are marked
+    ``from_store``.
     """
 
     def __init__(self, model: TimeVQVDM, store: Path | None = None) -> None:
         self.model = model
         self.store = store
         self.calls: list[dict[str, Any]] = []
+        # Part of every stored set's key, so sets drawn by a model since retrained are never read back.
+        self.fingerprint = _weights_fingerprint(model) if store is not None else None
 
     def sample(self, n: int, labels: Any = None, **kwargs: Any):
         mode = "unconditional" if labels is None else "conditional"
@@ -318,7 +321,9 @@ class _TimedSampler:
     def _stored_path(self, mode: str, n: int, labels: Any, kwargs: dict[str, Any]) -> Path | None:
         if self.store is None:
             return None
-        call = json.dumps({"n": n, "labels": labels, **kwargs}, sort_keys=True, default=str)
+        call = json.dumps(
+            {"weights": self.fingerprint, "n": n, "labels": labels, **kwargs}, sort_keys=True, default=str
+        )
         return self.store / f"{mode}-{hashlib.sha256(call.encode()).hexdigest()[:16]}.npz"
 
     def _write(self, path: Path, samples: TimeSeriesDataset, seconds: float) -> None:
@@ -353,6 +358,16 @@ class _TimedSampler:
             "uncond_seconds_per_1024": float(np.mean(uncond)) if uncond else None,
             "sample_calls": self.calls,
         }
+
+
+def _weights_fingerprint(model: TimeVQVDM) -> str:
+    """SHA-256 of every weight and buffer of the model's three networks (tokenizer and both priors)."""
+    digest = hashlib.sha256()
+    for part in (model.tokenizer, model.prior_lf, model.prior_hf):
+        for name, tensor in sorted(part.state_dict().items()):
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
 
 
 def fid_ratios(metrics: dict) -> dict[str, float | None]:
