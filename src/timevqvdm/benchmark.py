@@ -300,8 +300,9 @@ class _TimedSampler:
         self.model = model
         self.store = store
         self.calls: list[dict[str, Any]] = []
-        # Part of every stored set's key, so sets drawn by a model since retrained are never read back.
-        self.fingerprint = _weights_fingerprint(model) if store is not None else None
+        # Part of every stored set's key, so sets drawn by a model since retrained are never read back;
+        # computed at the first call.
+        self.fingerprint: str | None = None
 
     def sample(self, n: int, labels: Any = None, **kwargs: Any):
         mode = "unconditional" if labels is None else "conditional"
@@ -321,6 +322,8 @@ class _TimedSampler:
     def _stored_path(self, mode: str, n: int, labels: Any, kwargs: dict[str, Any]) -> Path | None:
         if self.store is None:
             return None
+        if self.fingerprint is None:
+            self.fingerprint = _weights_fingerprint(self.model)
         call = json.dumps(
             {"weights": self.fingerprint, "n": n, "labels": labels, **kwargs}, sort_keys=True, default=str
         )
