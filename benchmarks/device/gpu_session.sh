@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# One lent-GPU session in as few calls as possible (run `prepare.sh` here first). Through the device tool:
+#
+#   run(command="bash benchmarks/device/gpu_session.sh 540", carry=[".devkit"], timeout_s=590)
+#   run(command="bash benchmarks/device/gpu_session.sh 180", carry=[".devkit"], timeout_s=220)  # at once, warm
+#
+# The first call installs the carried wheels, runs benchmarks/speed.py on the GPU (at most SPEED_BUDGET
+# seconds, alone on the card so its timings are clean), then starts the dev benchmark for DATASETS in a
+# process session of its own, so it keeps running between calls on the still-warm machine. Every call then
+# waits until SECONDS (first argument) have passed since it began, or the benchmark has ended, and returns
+# what exists so far: $OUT/gpu-bench.tar.gz (paper/ and best/: per-dataset JSON, tables, figures),
+# $OUT/gpu-logs.tar.gz (one filtered log per dataset) and $OUT/speed-cuda.json. A later call skips what is done.
+# A dry run here: PYTHON=.venv/bin/python SPEED_BUDGET=0 DATASETS=GunPoint PRESET=tiny SECOND_PRESET=tiny \
+#   EXTRA="--runs 1 --fcn-epochs 2 --n-samples 32 --steps 2" OUT=/tmp/o BENCH=/tmp/b STATE=/tmp/s bash ... 300
+set -uo pipefail
+BUDGET=${1:-540}
+SPEED_BUDGET=${SPEED_BUDGET:-150}
+PY=${PYTHON:-python3}
+DATASETS=${DATASETS:-CBF,ECGFiveDays,ECG200,DiatomSizeReduction,FacesUCR,Adiac,ECG5000}
+PRESET=${PRESET:-paper}
+SECOND=${SECOND_PRESET:-best}
+EXTRA=${EXTRA:---runs 3}
+OUT=${OUT:-/tmp/out}
+BENCH=${BENCH:-benchmarks/work/gpu}
+STATE=${STATE:-/tmp/gpu-session}
+START=$SECONDS
+mkdir -p "$OUT" "$BENCH" "$STATE"
+
+if [ ! -f "$STATE/installed" ]; then
+    "$PY" -m pip install -q --no-index --no-deps --ignore-requires-python --no-compile --no-cache-dir --upgrade \
+        --target /tmp/site .devkit/whl/*.whl || exit 1
+    touch "$STATE/installed"
+    nvidia-smi -L || true
+fi
+export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
+export TIMEVQVDM_UCR_ROOT=$PWD/.devkit/ucr/UCRArchive_2018 TIMEVQVDM_CACHE=$PWD/.devkit
+DEVICE=$("$PY" -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")
+
+if [ ! -f "$STATE/speed-done" ] && [ "$SPEED_BUDGET" -gt 0 ]; then
+    touch "$STATE/speed-done"  # once only: a second call must not run it beside the benchmark
+    (cd benchmarks && timeout "$SPEED_BUDGET" "$PY" speed.py --device "$DEVICE") 2>&1 | tail -n 15
+fi
+cp "benchmarks/results/speed-$DEVICE.json" "$OUT/" 2>/dev/null
+
+if [ ! -f "$STATE/bench.pid" ]; then
+    # One chain per dataset, all at once on the one GPU: `paper` trains and evaluates, then `best` evaluates
+    # the same model (its models are too large to bring back for a later CPU run).
+    THREADS=$(( $(nproc) / $(echo "$DATASETS" | tr ',' '\n' | wc -l) ))
+    setsid nohup bash -c '
+        for name in $(echo "$1" | tr "," " "); do
+            ( OMP_NUM_THREADS=$2 "$3" -m timevqvdm.cli benchmark --datasets "$name" --preset "$7" $4 --out "$5/$7" \
+              && OMP_NUM_THREADS=$2 "$3" -m timevqvdm.cli benchmark --datasets "$name" --preset "$8" $4 \
+                 --models-from "$5/$7" --out "$5/$8" ) > "$6/bench-$name.raw.log" 2>&1 &
+        done
+        wait' _ "$DATASETS" "$THREADS" "$PY" "$EXTRA" "$BENCH" "$STATE" "$PRESET" "$SECOND" > /dev/null 2>&1 &
+    echo $! > "$STATE/bench.pid"
+fi
+PID=$(cat "$STATE/bench.pid")
+while kill -0 "$PID" 2>/dev/null && [ $((SECONDS - START)) -lt "$BUDGET" ]; do sleep 5; done
+kill -0 "$PID" 2>/dev/null && echo "benchmark still running after $((SECONDS - START)) s" || echo "benchmark ended"
+
+for log in "$STATE"/bench-*.raw.log; do
+    name=$(basename "$log" .raw.log)
+    tr '\r' '\n' < "$log" | grep -v -E "[0-9](it|step)/s|s/(it|step)\]" | grep -v -E "^\s*(\x1b\[A)?\s*$" > "$STATE/$name.log"
+    echo "== $name"; tail -n 4 "$STATE/$name.log"
+done
+# The harness writes the tables at the end of each run; build them from what has finished so far.
+for preset in "$PRESET" "$SECOND"; do
+    [ -d "$BENCH/$preset/results" ] && "$PY" -c "from timevqvdm.benchmark import write_tables, plot_figures as p
+write_tables('$BENCH/$preset'); p('$BENCH/$preset')" 2>&1 | tail -n 3
+done
+tar czf "$OUT/gpu-bench.tar.gz" -C "$BENCH" --exclude models --exclude plots --exclude evaluation . 
+tar czf "$OUT/gpu-logs.tar.gz" -C "$STATE" --exclude '*.raw.log' . && ls -la "$OUT"
