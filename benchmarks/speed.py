@@ -53,6 +53,21 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--lengths", type=int, nargs="+", default=list(LENGTHS))
     parser.add_argument("--counts", type=int, nargs="+", default=list(COUNTS))
     parser.add_argument("--long", type=int, nargs=2, default=[4096, 3000], metavar=("N", "LENGTH"))
+    parser.add_argument(
+        "--cases",
+        type=Path,
+        default=None,
+        help="finished-cases file to resume from (default: work/speed-cases-<device>.json)",
+    )
+    parser.add_argument(
+        "--no-run",
+        action="store_true",
+        help="only assemble the JSON from finished cases (e.g. ones fetched back from a lent GPU whose time"
+        " ran out); a missing case is recorded as not measured",
+    )
+    parser.add_argument(
+        "--gpu-name", default=None, help="with --no-run: the GPU's name, where the cases did not record it"
+    )
     parser.add_argument("--case", default=None, help=argparse.SUPPRESS)  # internal: run one case, print JSON
     return parser.parse_args(argv)
 
@@ -132,6 +147,7 @@ def case_unet(device: str) -> dict:
     model = paper_model(150, device)
     peaks = {"fp32": matmul_peak(device, torch.float32), "bf16": matmul_peak(device, torch.bfloat16)}
     return {
+        "environment": environment(device),
         "matmul_peak_gflops": {k: v / 1e9 for k, v in peaks.items()},
         "unet": unet_forward_stats(model, device, peaks),
     }
@@ -147,6 +163,8 @@ def run_case(case: dict, args: argparse.Namespace) -> dict:
     done = json.loads(args.cases.read_text()) if args.cases.exists() else {}
     if key in done:
         return done[key]
+    if args.no_run:
+        return {**case, "error": "not measured: the run that measured the other cases stopped first"}
     print(f"case {key} ...", flush=True)
     cmd = [sys.executable, __file__, "--device", args.device, "--threads", str(args.threads),
            "--repeats", str(args.repeats), "--case", json.dumps(case)]  # fmt: skip
@@ -185,9 +203,16 @@ def main() -> None:
     if args.case:
         print(json.dumps(dispatch(json.loads(args.case), args)))
         return
-    args.cases = ROOT / "work" / f"speed-cases-{args.device.split(':')[0]}.json"
-    result: dict = {"environment": environment(args.device), "preset": DEFAULT_PRESET}
-    result["unet_forward"] = run_case({"kind": "unet"}, args)
+    args.cases = args.cases or ROOT / "work" / f"speed-cases-{args.device.split(':')[0]}.json"
+    unet = run_case({"kind": "unet"}, args)
+    # Assembled elsewhere, the environment is the one the U-Net case recorded on the measuring machine.
+    if args.no_run:
+        env = unet.pop("environment", None) or {"device": args.device, "gpu": args.gpu_name}
+        env["assembled_offline_from"] = args.cases.name
+    else:
+        env = environment(args.device)
+    result: dict = {"environment": env, "preset": DEFAULT_PRESET}
+    result["unet_forward"] = unet
     lengths = [run_case({"kind": "length", "length": length}, args) for length in args.lengths]
     result["by_length"] = lengths
     result["training_step_b128"] = {
