@@ -2,7 +2,10 @@
 # One lent-GPU session in as few calls as possible (run `prepare.sh` here first). Through the device tool:
 #
 #   run(command="bash benchmarks/device/gpu_session.sh 540", carry=[".devkit"], timeout_s=590)
-#   run(command="bash benchmarks/device/gpu_session.sh 180", carry=[".devkit"], timeout_s=220)  # at once, warm
+#   run(command="bash benchmarks/device/gpu_session.sh 180", timeout_s=220)  # at once, on the warm machine
+#
+# Carry .devkit in the first call only: a carried path replaces the one there, and the reference FCNs that
+# the first call trained and cached in .devkit/fcn would be lost (session 5 retrained ECGFiveDays' for `best`).
 #
 # The first call installs the carried wheels, runs benchmarks/speed.py on the GPU (at most SPEED_BUDGET
 # seconds, alone on the card so its timings are clean), then starts the dev benchmark in a process session
