@@ -6,6 +6,8 @@ model on a GPU and a seed gives the same numbers wherever the model runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor
 
@@ -18,9 +20,7 @@ def gaussian(
     dtype: torch.dtype = torch.float32,
 ) -> Tensor:
     """N(0, I) noise of `shape` on `device`; `generator=None` uses torch's global generator."""
-    if generator is None:
-        return torch.randn(shape, device=device, dtype=dtype)
-    return torch.randn(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
+    return _draw(torch.randn, shape, generator, device, dtype)
 
 
 def uniform(
@@ -31,6 +31,16 @@ def uniform(
     dtype: torch.dtype = torch.float32,
 ) -> Tensor:
     """U[0, 1) draws of `shape` on `device`; `generator=None` uses torch's global generator."""
+    return _draw(torch.rand, shape, generator, device, dtype)
+
+
+def _draw(
+    sampler: Callable[..., Tensor],
+    shape: tuple[int, ...] | torch.Size,
+    generator: torch.Generator | None,
+    device: torch.device | str,
+    dtype: torch.dtype,
+) -> Tensor:
     if generator is None:
-        return torch.rand(shape, device=device, dtype=dtype)
-    return torch.rand(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
+        return sampler(shape, device=device, dtype=dtype)
+    return sampler(shape, generator=generator, device=generator.device, dtype=dtype).to(device)
