@@ -14,7 +14,7 @@ from torch import nn
 
 from timevqvdm.config import TrainConfig
 from timevqvdm.training import CheckpointError, Trainer, cosine_schedule
-from timevqvdm.training.checkpoint import load_tensors
+from timevqvdm.training.checkpoint import load_tensors, read_metadata, save_tensors
 
 SCRIPT = Path(__file__).with_name("toy_train_script.py")
 
@@ -26,6 +26,15 @@ class Regression(nn.Module):
 
     def training_loss(self, batch, generator):
         loss = ((self.lin(batch["x"]).squeeze(-1) - batch["y"]) ** 2).mean()
+        return loss, {"mse": loss.item()}
+
+
+class NoisyRegression(Regression):
+    """Draws from the in-step generator, so the weights depend on its stream."""
+
+    def training_loss(self, batch, generator):
+        noise = torch.randn(batch["y"].shape, generator=generator)
+        loss = ((self.lin(batch["x"]).squeeze(-1) - batch["y"] - noise) ** 2).mean()
         return loss, {"mse": loss.item()}
 
 
@@ -76,6 +85,33 @@ def test_resume_continues_from_checkpoint(tmp_path):
     result = Trainer(Regression(), _cfg(max_steps=60), tmp_path, progress=False).fit(_data(), resume=True)
     assert result.resumed_from == 20 and result.steps == 60
     assert result.final_loss < 0.05
+
+
+def test_a_checkpoint_from_another_device_type_resumes_deterministically(tmp_path, caplog):
+    """A GPU-trained run finished on a CPU: the CUDA generator state (16 bytes: seed, offset) cannot be
+    set on a CPU generator, so the in-step stream is reseeded from the seed and step, with a warning."""
+    torch.manual_seed(0)
+    Trainer(NoisyRegression(), _cfg(max_steps=20), tmp_path, progress=False).fit(_data())
+    path = tmp_path / "checkpoint.safetensors"
+    tensors, meta = load_tensors(path), read_metadata(path)
+    tensors["rng.step"] = torch.arange(16, dtype=torch.uint8)  # the shape of a CUDA generator's state
+    save_tensors(path, tensors, metadata=meta)
+    original = path.read_bytes()
+
+    def resume(run_dir):
+        torch.manual_seed(1)
+        model = NoisyRegression()
+        result = Trainer(model, _cfg(max_steps=40), run_dir, progress=False).fit(_data(), resume=True)
+        return result, model.lin.weight.detach().clone()
+
+    with caplog.at_level("WARNING"):
+        first, weights = resume(tmp_path)
+    assert first.resumed_from == 20 and first.steps == 40
+    assert "another device type" in caplog.text and "checkpoint.safetensors" in caplog.text
+    again = tmp_path / "again"
+    again.mkdir()
+    (again / "checkpoint.safetensors").write_bytes(original)
+    assert torch.equal(resume(again)[1], weights)
 
 
 def test_truncated_checkpoint_names_the_file(tmp_path):

@@ -296,12 +296,30 @@ class Trainer:
         self.optimizer.load_state_dict(unflatten_optimizer_state(tensors, json.loads(meta["optimizer"])))
         if self.ema is not None and any(k.startswith("ema.") for k in tensors):
             self.ema = {k[4:]: v.to(self.fabric.device) for k, v in tensors.items() if k.startswith("ema.")}
-        self.order_gen.set_state(tensors["rng.order"])
-        self.step_gen.set_state(tensors["rng.step"])
-        # The batch order continues from the saved generator state; a partly done epoch restarts shuffled.
         self.step = int(meta["step"])
+        self.order_gen.set_state(tensors["rng.order"])
+        self._restore_step_generator(tensors["rng.step"], path)
+        # The batch order continues from the saved generator state; a partly done epoch restarts shuffled.
         log.info("resumed %s from step %d of %d", self.desc, self.step, self.total_steps)
         return self.step
+
+    def _restore_step_generator(self, state: torch.Tensor, path: Path) -> None:
+        """Restore the in-step generator, or reseed it when the checkpoint comes from another device type.
+
+        A CUDA generator's state (seed and offset, 16 bytes) cannot be set on a CPU generator, nor the
+        reverse, so a run trained on a GPU could not otherwise be finished on a CPU. The new stream is
+        seeded from the seed, rank and step: deterministic, but not the one the other device would have drawn.
+        """
+        try:
+            self.step_gen.set_state(state)
+        except RuntimeError:
+            seed = (self.seed * 1000 + self.fabric.global_rank) * 1_000_003 + self.step
+            self.step_gen.manual_seed(seed)
+            log.warning(
+                "%s: its in-step random state belongs to another device type than %s; continuing from step %d"
+                " with a fresh stream (seeded from the seed and step)",
+                path, self.fabric.device, self.step,
+            )  # fmt: skip
 
 
 def _common_length(data: Mapping[str, torch.Tensor]) -> int:
