@@ -14,12 +14,14 @@
 # datasets at once. Models stay there (too large to bring back). Every call then
 # waits until SECONDS (first argument) have passed since it began, or the benchmark has ended, and returns
 # what exists so far: $OUT/gpu-bench.tar.gz (paper/ and best/: per-dataset JSON, tables, figures),
-# $OUT/gpu-logs.tar.gz (one filtered log per dataset) and $OUT/speed-cuda.json. A later call skips what is done.
+# $OUT/gpu-logs.tar.gz (one filtered log per dataset), $OUT/speed-cuda.json, and the stage-1 checkpoints of
+# unfinished datasets ($OUT/stage1-<preset>-<name>.tar; a CPU run resumes from them). A later call skips
+# what is done.
 # A dry run here: PYTHON=.venv/bin/python SPEED_BUDGET=0 DATASETS=GunPoint BEST_ONLY= PRESET=tiny SECOND_PRESET=tiny \
 #   EXTRA="--runs 1 --fcn-epochs 2 --n-samples 32 --steps 2" OUT=/tmp/o BENCH=/tmp/b STATE=/tmp/s bash ... 300
 set -uo pipefail
 BUDGET=${1:-540}
-SPEED_BUDGET=${SPEED_BUDGET:-150}
+SPEED_BUDGET=${SPEED_BUDGET:-0}  # speed-cuda.json exists (session 5, H200); 150 s measures all but the 4096-series cases
 PY=${PYTHON:-python3}
 # What session 5's lease left undone: paper then best on these (trained there) ...
 DATASETS=${DATASETS:-FacesUCR,Adiac,ECG5000}
@@ -83,4 +85,17 @@ for preset in "$PRESET" "$SECOND"; do
 write_tables('$BENCH/$preset'); p('$BENCH/$preset')" 2>&1 | tail -n 3
 done
 tar czf "$OUT/gpu-bench.tar.gz" -C "$BENCH" --exclude models --exclude plots --exclude evaluation . 
-tar czf "$OUT/gpu-logs.tar.gz" -C "$STATE" --exclude '*.raw.log' . && ls -la "$OUT"
+tar czf "$OUT/gpu-logs.tar.gz" -C "$STATE" --exclude '*.raw.log' .
+# Stage-1 checkpoints (about 12 MB each; at most 4 fit what a call brings back) of the datasets that have no
+# record yet, so the CPU can resume them instead of starting over: unpack into <bench>/<preset>/models/.
+packed=0
+for preset in "$PRESET" "$SECOND"; do
+    for dir in "$BENCH/$preset"/models/*/; do
+        name=$(basename "$dir")
+        if [ -f "$dir/runs/stage1/checkpoint.safetensors" ] && [ ! -f "$BENCH/$preset/results/$name.json" ] \
+            && [ "$packed" -lt 4 ]; then
+            tar cf "$OUT/stage1-$preset-$name.tar" -C "$BENCH/$preset/models" "$name/runs/stage1" && packed=$((packed + 1))
+        fi
+    done
+done
+ls -la "$OUT"
