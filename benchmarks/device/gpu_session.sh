@@ -20,13 +20,14 @@
 # A dry run here: PYTHON=.venv/bin/python SPEED_BUDGET=0 DATASETS=GunPoint BEST_ONLY= PRESET=tiny SECOND_PRESET=tiny \
 #   EXTRA="--runs 1 --fcn-epochs 2 --n-samples 32 --steps 2" OUT=/tmp/o BENCH=/tmp/b STATE=/tmp/s bash ... 300
 set -uo pipefail
+shopt -s nullglob
 BUDGET=${1:-540}
 SPEED_BUDGET=${SPEED_BUDGET:-0}  # speed-cuda.json exists (session 5, H200); 150 s measures all but the 4096-series cases
 PY=${PYTHON:-python3}
 # What session 5's lease left undone: paper then best on these (trained there) ...
-DATASETS=${DATASETS:-FacesUCR,Adiac,ECG5000}
+DATASETS=${DATASETS-FacesUCR,Adiac,ECG5000}  # set but empty: none
 # ... and best alone on these (their paper runs are committed, their models stayed on that machine).
-BEST_ONLY=${BEST_ONLY:-DiatomSizeReduction,ECG200}
+BEST_ONLY=${BEST_ONLY-DiatomSizeReduction,ECG200}
 PRESET=${PRESET:-paper}
 SECOND=${SECOND_PRESET:-best}
 EXTRA=${EXTRA:---runs 3}
@@ -55,7 +56,8 @@ cp "benchmarks/results/speed-$DEVICE.json" "$OUT/" 2>/dev/null
 if [ ! -f "$STATE/bench.pid" ]; then
     # One chain per dataset, all at once on the one GPU: `paper` trains and evaluates, then `best` evaluates
     # the same model (its models are too large to bring back for a later CPU run).
-    THREADS=$(( $(nproc) / $(echo "$DATASETS,$BEST_ONLY" | tr ',' '\n' | grep -c .) ))
+    COUNT=$(echo "$DATASETS,$BEST_ONLY" | tr ',' '\n' | grep -c .)
+    THREADS=$(( $(nproc) / (COUNT > 0 ? COUNT : 1) ))
     setsid nohup bash -c '
         for name in $(echo "$1" | tr "," " "); do
             ( OMP_NUM_THREADS=$2 "$3" -m timevqvdm.cli benchmark --datasets "$name" --preset "$7" $4 --out "$5/$7" \
