@@ -134,9 +134,7 @@ class Trainer:
         # One generator for the batch order (identical on every rank, so ranks take disjoint slices) and one
         # for the randomness inside a step (different per rank, on the compute device).
         self.order_gen = torch.Generator().manual_seed(self.seed)
-        self.step_gen = torch.Generator(device=fabric.device).manual_seed(
-            self.seed * 1000 + fabric.global_rank
-        )
+        self.step_gen = torch.Generator(device=fabric.device).manual_seed(self._step_seed())
         if self.cfg.ema_decay:
             self.ema = {k: v.detach().clone() for k, v in self.module.state_dict().items()}
 
@@ -297,11 +295,15 @@ class Trainer:
         if self.ema is not None and any(k.startswith("ema.") for k in tensors):
             self.ema = {k[4:]: v.to(self.fabric.device) for k, v in tensors.items() if k.startswith("ema.")}
         self.step = int(meta["step"])
+        # The batch order continues from the saved generator state; a partly done epoch restarts shuffled.
         self.order_gen.set_state(tensors["rng.order"])
         self._restore_step_generator(tensors["rng.step"], path)
-        # The batch order continues from the saved generator state; a partly done epoch restarts shuffled.
         log.info("resumed %s from step %d of %d", self.desc, self.step, self.total_steps)
         return self.step
+
+    def _step_seed(self) -> int:
+        """The in-step generator's seed: different per rank, so ranks draw different noise."""
+        return self.seed * 1000 + self.fabric.global_rank
 
     def _restore_step_generator(self, state: torch.Tensor, path: Path) -> None:
         """Restore the in-step generator, or reseed it when the checkpoint comes from another device type.
@@ -310,11 +312,10 @@ class Trainer:
         reverse, so a run trained on a GPU could not otherwise be finished on a CPU. The new stream is
         seeded from the seed, rank and step: deterministic, but not the one the other device would have drawn.
         """
-        try:
-            self.step_gen.set_state(state)
-        except RuntimeError:
-            seed = (self.seed * 1000 + self.fabric.global_rank) * 1_000_003 + self.step
-            self.step_gen.manual_seed(seed)
+        if state.numel() == self.step_gen.get_state().numel():
+            self.step_gen.set_state(state)  # a damaged state of the right size still raises here
+        else:
+            self.step_gen.manual_seed(self._step_seed() * 1_000_003 + self.step)
             log.warning(
                 "%s: its in-step random state belongs to another device type than %s; continuing from step %d"
                 " with a fresh stream (seeded from the seed and step)",
