@@ -133,6 +133,44 @@ def test_ema_weights_are_handed_back():
     assert torch.allclose(model.lin.weight, torch.tensor([[2.0, -1.0, 0.5]]), atol=0.1)
 
 
+def _interrupt_at(step, signum=signal.SIGINT):
+    """A trainer callback that sends this process `signum` once the run has logged `step`."""
+
+    def callback(trainer, record):
+        if record["step"] == step:
+            os.kill(os.getpid(), signum)
+
+    return callback
+
+
+def test_ctrl_c_saves_a_checkpoint_at_the_step_it_stopped_and_resume_continues(tmp_path):
+    torch.manual_seed(0)
+    handler_before = signal.getsignal(signal.SIGTERM)
+    trainer = Trainer(
+        Regression(), _cfg(checkpoint_every=1000, log_every=1), tmp_path, progress=False,
+        callbacks=(_interrupt_at(7),),
+    )  # fmt: skip
+    with pytest.raises(KeyboardInterrupt):
+        trainer.fit(_data())
+    assert read_metadata(tmp_path / "checkpoint.safetensors")["step"] == "7"
+    assert signal.getsignal(signal.SIGTERM) is handler_before
+    result = Trainer(Regression(), _cfg(), tmp_path, progress=False).fit(_data(), resume=True)
+    assert result.resumed_from == 7 and result.steps == 60
+
+
+def test_an_ignored_sigint_stays_ignored(tmp_path):
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)  # as in a background job
+    try:
+        cfg = _cfg(checkpoint_every=1000, log_every=1)
+        result = Trainer(Regression(), cfg, tmp_path, progress=False, callbacks=(_interrupt_at(7),)).fit(
+            _data()
+        )
+        assert result.steps == 60
+        assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _run(args, **kw):
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src"))
     return subprocess.Popen([sys.executable, str(SCRIPT), *args], env=env, **kw)
@@ -194,3 +232,25 @@ def test_two_process_ddp_trains_the_stage1_tokenizer(tmp_path):
     assert result["world"] == 2 and result["steps"] == 30
     assert result["loss"] < 0.5 * result["initial_loss"]
     assert (tmp_path / "run" / "checkpoint.safetensors").exists()
+
+
+def test_sigterm_mid_run_saves_a_checkpoint_then_terminates(tmp_path):
+    """Scheduled saves are far apart (every 1000 steps); SIGTERM still leaves the run resumable where it was."""
+    run = tmp_path / "run"
+    proc = _run([str(run), "--steps", "60", "--sleep", "0.05", "--checkpoint-every", "1000"])
+    metrics = run / "metrics.jsonl"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if metrics.exists() and len(metrics.read_text().splitlines()) >= 8:
+            break
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGTERM)
+    assert proc.wait(timeout=60) == -signal.SIGTERM
+    saved = int(read_metadata(run / "checkpoint.safetensors")["step"])
+    assert saved == json.loads(metrics.read_text().splitlines()[-1])["step"]
+    assert 8 <= saved < 60
+    result_file = tmp_path / "result.json"
+    proc = _run([str(run), "--steps", "60", "--resume", "--result", str(result_file)])
+    assert proc.wait(timeout=120) == 0
+    result = json.loads(result_file.read_text())
+    assert result["resumed_from"] == saved and result["steps"] == 60

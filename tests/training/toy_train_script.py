@@ -74,6 +74,7 @@ def main() -> None:
     parser.add_argument("--devices", type=int, default=1)
     parser.add_argument("--strategy", default="auto")
     parser.add_argument("--resume", action="store_true")
+    parser.add_argument("--checkpoint-every", type=int, default=5)
     parser.add_argument("--result", default=None)
     parser.add_argument("--tokenizer", action="store_true", help="train the tiny stage-1 tokenizer instead")
     args = parser.parse_args()
@@ -91,7 +92,7 @@ def main() -> None:
         accelerator="cpu",
         devices=args.devices,
         strategy=args.strategy,
-        checkpoint_every=5,
+        checkpoint_every=args.checkpoint_every,
         log_every=1,
     )
     model = SlowToy(args.sleep)

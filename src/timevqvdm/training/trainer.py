@@ -6,7 +6,8 @@ The loop knows nothing about what it trains. A module plugs in by implementing
 
 and, optionally, `on_train_step_end()`. Lightning Fabric supplies the device (CUDA when present, else CPU),
 precision and DDP; the loop adds AdamW with a cosine schedule, an optional EMA of the weights, a progress bar,
-`metrics.jsonl`, atomic checkpoints and resume.
+`metrics.jsonl`, atomic checkpoints and resume. Ctrl-C (SIGINT) or SIGTERM ends a run at the next step
+boundary with a checkpoint, so a stopped run resumes where it stopped rather than at the last scheduled save.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import signal
 import statistics
+import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -151,27 +154,30 @@ class Trainer:
         last_loss = float("nan")
         t_start = time.perf_counter()
         epoch_batches: list[torch.Tensor] = []
-        while self.step < self.total_steps:
-            if not epoch_batches:
-                epoch_batches = self._epoch_batches()
-            index = epoch_batches.pop(0)
-            t0 = time.perf_counter()
-            loss, logs = self._train_step(index)
-            step_times.append(time.perf_counter() - t0)
-            self.step += 1
-            last_loss = loss
-            if bar is not None:
-                bar.update(1)
-                bar.set_postfix(loss=f"{loss:.4f}")
-            if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
-                record = self._log(loss, logs, step_times)
-                history.append(record)
-                for callback in self.callbacks:
-                    callback(self, record)
-            if self.run_dir is not None and (
-                self.step % self.cfg.checkpoint_every == 0 or self.step == self.total_steps
-            ):
-                self.save_checkpoint()
+        with _StopRequests() as stop:
+            while self.step < self.total_steps:
+                if not epoch_batches:
+                    epoch_batches = self._epoch_batches()
+                index = epoch_batches.pop(0)
+                t0 = time.perf_counter()
+                loss, logs = self._train_step(index)
+                step_times.append(time.perf_counter() - t0)
+                self.step += 1
+                last_loss = loss
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.4f}")
+                if self.step % self.cfg.log_every == 0 or self.step == self.total_steps:
+                    record = self._log(loss, logs, step_times)
+                    history.append(record)
+                    for callback in self.callbacks:
+                        callback(self, record)
+                if self.run_dir is not None and (
+                    self.step % self.cfg.checkpoint_every == 0 or self.step == self.total_steps
+                ):
+                    self.save_checkpoint()
+                if stop.signum is not None:
+                    self._stop_with_checkpoint(stop, bar)
         if bar is not None:
             bar.close()
         fabric.barrier()
@@ -188,6 +194,18 @@ class Trainer:
             resumed_from=start,
             history=history,
         )
+
+    def _stop_with_checkpoint(self, stop: _StopRequests, bar) -> None:
+        """Save at this step boundary, then let the signal that asked to stop take its usual course."""
+        if bar is not None:
+            bar.close()
+        if self.run_dir is not None:
+            self.save_checkpoint()
+            log.warning(
+                "%s: stopped by %s at step %d of %d; checkpoint saved to %s (resume to continue)",
+                self.desc, signal.Signals(stop.signum).name, self.step, self.total_steps, self.checkpoint_path,
+            )  # fmt: skip
+        stop.deliver()
 
     def _epoch_batches(self) -> list[torch.Tensor]:
         """Shuffle, split into near-equal global batches, and keep this rank's slice of each.
@@ -321,6 +339,51 @@ class Trainer:
                 " with a fresh stream (seeded from the seed and step)",
                 path, self.fabric.device, self.step,
             )  # fmt: skip
+
+
+class _StopRequests:
+    """Turns SIGINT and SIGTERM into a flag the training loop reads between steps.
+
+    A signal acting mid-step could leave the weights updated and the optimiser not (or the reverse); a flag
+    lets the step finish first. `deliver()` then hands the signal to the handler that was there before
+    (KeyboardInterrupt for SIGINT, termination for SIGTERM). A second signal acts at once. Signals already
+    ignored (SIGINT in a background job) stay ignored, and nothing is installed off the main thread.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self._previous: dict[int, object] = {}
+
+    def __enter__(self) -> _StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            for signum in self.SIGNALS:
+                # None: a handler set outside Python, which could not be put back.
+                if signal.getsignal(signum) not in (signal.SIG_IGN, None):
+                    self._previous[signum] = signal.signal(signum, self._request)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._restore()
+
+    def _request(self, signum: int, frame) -> None:
+        if self.signum is not None:  # asked twice: stop now, without waiting for the step
+            self._restore()
+            signal.raise_signal(signum)
+            return
+        self.signum = signum
+
+    def _restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def deliver(self) -> None:
+        signum, self.signum = self.signum, None
+        self._restore()
+        if signum is not None:
+            signal.raise_signal(signum)
 
 
 def _common_length(data: Mapping[str, torch.Tensor]) -> int:
