@@ -172,9 +172,7 @@ class Trainer:
                     history.append(record)
                     for callback in self.callbacks:
                         callback(self, record)
-                if self.run_dir is not None and (
-                    self.step % self.cfg.checkpoint_every == 0 or self.step == self.total_steps
-                ):
+                if self._checkpoint_due():
                     self.save_checkpoint()
                 if stop.signum is not None:
                     self._stop_with_checkpoint(stop, bar)
@@ -200,12 +198,19 @@ class Trainer:
         if bar is not None:
             bar.close()
         if self.run_dir is not None:
-            self.save_checkpoint()
+            if not self._checkpoint_due():  # else the loop has just saved this step
+                self.save_checkpoint()
             log.warning(
                 "%s: stopped by %s at step %d of %d; checkpoint saved to %s (resume to continue)",
                 self.desc, signal.Signals(stop.signum).name, self.step, self.total_steps, self.checkpoint_path,
             )  # fmt: skip
         stop.deliver()
+
+    def _checkpoint_due(self) -> bool:
+        """A scheduled save falls on this step (every `checkpoint_every` steps and at the end)."""
+        return self.run_dir is not None and (
+            self.step % self.cfg.checkpoint_every == 0 or self.step == self.total_steps
+        )
 
     def _epoch_batches(self) -> list[torch.Tensor]:
         """Shuffle, split into near-equal global batches, and keep this rank's slice of each.
