@@ -129,6 +129,20 @@ def test_unlabelled_data_samples_unconditionally():
         model.sample(4, labels="proportional")
 
 
+def test_padded_training_series_are_reported_not_silently_masked(caplog):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(6, 40))
+    X[1, 30:] = np.nan  # two shorter series, padded by the dataset
+    X[4, 25:] = np.nan
+    with caplog.at_level("WARNING", logger="timevqvdm.model"):
+        TimeVQVDM(preset="tiny", progress=False).fit(X, stages=(1,))
+    assert "2 of 6 training series are padded to length 40" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="timevqvdm.model"):
+        TimeVQVDM(preset="tiny", progress=False).fit(rng.normal(size=(6, 40)), stages=(1,))
+    assert "padded" not in caplog.text
+
+
 def test_corrupt_and_mismatched_checkpoints_name_the_file(fitted, tmp_path):
     path = fitted.save(tmp_path / "m")
     weights = path / "prior_hf.safetensors"
