@@ -139,16 +139,14 @@ class TimeVQVDM:
             dataset = TimeSeriesDataset.from_arrays(np.asarray(data), None if y is None else np.asarray(y))
         if dataset.n_series < 2:
             raise ValueError(f"need at least 2 training series, got {dataset.n_series}")
-        if dataset.mask is not None:
+        if dataset.n_padded:
             # The losses do not read the mask: say so rather than let a user assume masked training.
-            n_padded = int((~dataset.mask).any(axis=1).sum())
             log.warning(
-                "%s: %d of %d training series are padded to length %d; training does not use the mask, so "
-                "the model learns the zero padding as part of those series and samples have length %d",
+                "%s: %d of %d training series are padded to length %d (the length of every sample); training "
+                "does not use the mask, so the model learns the zero padding as part of those series",
                 dataset.name,
-                n_padded,
+                dataset.n_padded,
                 dataset.n_series,
-                dataset.length,
                 dataset.length,
             )
         info = DataInfo(

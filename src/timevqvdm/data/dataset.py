@@ -194,6 +194,11 @@ class TimeSeriesDataset:
 
     # ------------------------------------------------------------------ display
 
+    @property
+    def n_padded(self) -> int:
+        """Number of series shorter than ``length`` (padded; see ``mask``)."""
+        return 0 if self.mask is None else int((~self.mask).any(axis=1).sum())
+
     def summary(self) -> str:
         """A few human-readable lines: size, shape, classes, statistics, padding."""
         title = self.name if self.split is None else f"{self.name} ({self.split})"
@@ -204,9 +209,8 @@ class TimeSeriesDataset:
         ]
         if self.mask is not None:
             lengths = self.mask.sum(axis=1)
-            shorter = int((lengths < self.length).sum())
             lines.append(
-                f"variable length: {shorter} of {self.n_series} series shorter than {self.length} "
+                f"variable length: {self.n_padded} of {self.n_series} series shorter than {self.length} "
                 f"(shortest {int(lengths.min())}); padding is 0 and masked"
             )
         return "\n".join(lines)
