@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# A lease too short to finish a dataset (15 min, start included) spent on what the 2-core CPU is slowest at:
+# stage 1 of each of DATASETS (the `paper` preset; `best` reuses its model) and the reference FCN of each
+# training split. Run `prepare.sh` here first, then through the device tool:
+#
+#   run(command="DATASETS=Adiac,ECG5000 bash benchmarks/device/gpu_stage1.sh 480", carry=[".devkit"], timeout_s=590)
+#
+# After BUDGET seconds (first argument) the benchmark processes get SIGTERM, which makes the trainer save a
+# checkpoint at the next step, and the call returns:
+#   $OUT/stage1-paper-<name>.tar   <name>/runs/stage1 (about 12 MB): unpack into <bench>/paper/models/ here
+#                                  and `timevqvdm benchmark --preset paper --out <bench>/paper` resumes there;
+#   $OUT/fcn.tar                   the reference FCNs (unpack into $TIMEVQVDM_CACHE/fcn or ~/.cache/timevqvdm/fcn);
+#   $OUT/logs.tar.gz               one filtered log per process.
+# Stage-2 checkpoints (about 48 MB each with the optimiser state) are over what a call brings back, so stage 2
+# is left to the CPU: the benchmark goes on into it only because stopping it at stage 1's end would leave the
+# GPU idle while the FCNs train.
+set -uo pipefail
+shopt -s nullglob
+BUDGET=${1:-480}
+PY=${PYTHON:-python3}
+DATASETS=${DATASETS:?set DATASETS, e.g. DATASETS=Adiac,ECG5000}
+OUT=${OUT:-/tmp/out}
+BENCH=${BENCH:-benchmarks/work/gpu}
+LOGS=${LOGS:-/tmp/gpu-stage1}
+START=$SECONDS
+mkdir -p "$OUT" "$BENCH" "$LOGS"
+
+"$PY" -m pip install -q --no-index --no-deps --ignore-requires-python --no-compile --no-cache-dir --upgrade \
+    --target /tmp/site .devkit/whl/*.whl || exit 1
+nvidia-smi -L || true
+export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4
+export TIMEVQVDM_UCR_ROOT=$PWD/.devkit/ucr/UCRArchive_2018 TIMEVQVDM_CACHE=$PWD/.devkit
+
+pids=()
+for name in $(echo "$DATASETS" | tr ',' ' '); do
+    "$PY" -m timevqvdm.cli benchmark --datasets "$name" --preset paper --runs 3 --out "$BENCH/paper" \
+        > "$LOGS/bench-$name.raw.log" 2>&1 &
+    pids+=($!)
+    # The same split and seed as the benchmark's evaluation, so the cache key matches.
+    "$PY" -c "import logging, sys; logging.basicConfig(level=logging.INFO)
+from timevqvdm.data.load import load_dataset
+from timevqvdm.evaluation.protocol import feature_model
+fcn = feature_model(load_dataset(sys.argv[1], split='train'), epochs=1000, seed=0)
+print(sys.argv[1], 'reference FCN', fcn.info)" "$name" > "$LOGS/fcn-$name.raw.log" 2>&1 &
+    pids+=($!)
+done
+
+running() { for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && return 0; done; return 1; }
+while running && [ $((SECONDS - START)) -lt "$BUDGET" ]; do sleep 5; done
+echo "stopping after $((SECONDS - START)) s"
+for pid in "${pids[@]}"; do pkill -TERM -P "$pid" 2>/dev/null; kill -TERM "$pid" 2>/dev/null; done
+for _ in $(seq 60); do running || break; sleep 1; done
+running && echo "some process did not stop within 60 s" >&2
+
+for log in "$LOGS"/*.raw.log; do
+    name=$(basename "$log" .raw.log)
+    tr '\r' '\n' < "$log" | grep -v -E "[0-9](it|step)/s|s/(it|step)\]" | grep -v -E "^\s*$" > "$LOGS/$name.log"
+    echo "== $name"; tail -n 5 "$LOGS/$name.log"
+done
+tar czf "$OUT/logs.tar.gz" -C "$LOGS" --exclude '*.raw.log' .
+tar cf "$OUT/fcn.tar" -C .devkit/fcn .
+for name in $(echo "$DATASETS" | tr ',' ' '); do
+    run="$BENCH/paper/models/$name/runs/stage1"
+    [ -f "$run/checkpoint.safetensors" ] && tar cf "$OUT/stage1-paper-$name.tar" -C "$BENCH/paper/models" "$name/runs/stage1"
+done
+ls -la "$OUT"
