@@ -23,11 +23,9 @@ OUT=${OUT:-/tmp/out}
 BENCH=${BENCH:-benchmarks/work/gpu}
 mkdir -p "$OUT" "$BENCH"
 
-"$PY" -m pip install -q --no-index --no-deps --ignore-requires-python --no-compile --no-cache-dir --upgrade --target /tmp/site \
-    .devkit/whl/*.whl || exit 1
-export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
-export TIMEVQVDM_UCR_ROOT=$PWD/.devkit/ucr/UCRArchive_2018 TIMEVQVDM_CACHE=$PWD/.devkit
-nvidia-smi -L || true
+source "$(dirname "$0")/kit.sh"
+install_kit || exit 1
+kit_env
 
 timeout 120 "$PY" - <<'PY' || { echo "smoke test failed: fix this before the benchmark" >&2; exit 1; }
 import time, torch
@@ -42,7 +40,7 @@ print(f"smoke ok on {model.device} ({torch.cuda.get_device_name() if torch.cuda.
 PY
 
 timeout "$BUDGET" "$PY" -m timevqvdm.cli benchmark --datasets "$DATASETS" --preset "$PRESET" $EXTRA --out "$BENCH" \
-    --workers "$WORKERS" 2>&1 | tr '\r' '\n' | grep -v -E "[0-9](it|step)/s|s/(it|step)\]" | tail -n 60
+    --workers "$WORKERS" 2>&1 | strip_progress | tail -n 60
 # The harness writes the tables at its end; rebuild them in case the time ran out first.
 "$PY" -c "from timevqvdm.benchmark import write_tables, plot_figures as p; write_tables('$BENCH'); p('$BENCH')"
 tar czf "$OUT/dev-gpu.tar.gz" -C "$BENCH" --exclude models --exclude plots . && ls -la "$OUT"

@@ -37,14 +37,12 @@ STATE=${STATE:-/tmp/gpu-session}
 START=$SECONDS
 mkdir -p "$OUT" "$BENCH" "$STATE"
 
+source "$(dirname "$0")/kit.sh"
 if [ ! -f "$STATE/installed" ]; then
-    "$PY" -m pip install -q --no-index --no-deps --ignore-requires-python --no-compile --no-cache-dir --upgrade \
-        --target /tmp/site .devkit/whl/*.whl || exit 1
+    install_kit || exit 1
     touch "$STATE/installed"
-    nvidia-smi -L || true
 fi
-export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
-export TIMEVQVDM_UCR_ROOT=$PWD/.devkit/ucr/UCRArchive_2018 TIMEVQVDM_CACHE=$PWD/.devkit
+kit_env
 DEVICE=$("$PY" -c "import torch; print('cuda' if torch.cuda.is_available() else 'cpu')")
 
 if [ ! -f "$STATE/speed-done" ] && [ "$SPEED_BUDGET" -gt 0 ]; then
@@ -78,7 +76,7 @@ kill -0 "$PID" 2>/dev/null && echo "benchmark still running after $((SECONDS - S
 
 for log in "$STATE"/bench-*.raw.log; do
     name=$(basename "$log" .raw.log)
-    tr '\r' '\n' < "$log" | grep -v -E "[0-9](it|step)/s|s/(it|step)\]" | grep -v -E "^\s*(\x1b\[A)?\s*$" > "$STATE/$name.log"
+    strip_progress < "$log" > "$STATE/$name.log"
     echo "== $name"; tail -n 4 "$STATE/$name.log"
 done
 # The harness writes the tables at the end of each run; build them from what has finished so far.

@@ -11,9 +11,9 @@
 #                                  and `timevqvdm benchmark --preset paper --out <bench>/paper` resumes there;
 #   $OUT/fcn.tar                   the reference FCNs (unpack into $TIMEVQVDM_CACHE/fcn or ~/.cache/timevqvdm/fcn);
 #   $OUT/logs.tar.gz               one filtered log per process.
-# Stage-2 checkpoints (about 48 MB each with the optimiser state) are over what a call brings back, so stage 2
-# is left to the CPU: the benchmark goes on into it only because stopping it at stage 1's end would leave the
-# GPU idle while the FCNs train.
+# Stage-2 checkpoints (about 48 MB each with the optimiser state) are over the 16 MB a returned file may have;
+# on a still-warm machine a later call can resume one dataset's stage 2 and bring its checkpoint back split
+# into parts (docs/benchmark.md). The benchmark goes on into stage 2 here so the GPU does not sit idle.
 set -uo pipefail
 shopt -s nullglob
 BUDGET=${1:-480}
@@ -25,11 +25,10 @@ LOGS=${LOGS:-/tmp/gpu-stage1}
 START=$SECONDS
 mkdir -p "$OUT" "$BENCH" "$LOGS"
 
-"$PY" -m pip install -q --no-index --no-deps --ignore-requires-python --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .devkit/whl/*.whl || exit 1
-nvidia-smi -L || true
-export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1 OMP_NUM_THREADS=4
-export TIMEVQVDM_UCR_ROOT=$PWD/.devkit/ucr/UCRArchive_2018 TIMEVQVDM_CACHE=$PWD/.devkit
+source "$(dirname "$0")/kit.sh"
+install_kit || exit 1
+kit_env
+export OMP_NUM_THREADS=4
 
 pids=()
 for name in $(echo "$DATASETS" | tr ',' ' '); do
@@ -54,7 +53,7 @@ running && echo "some process did not stop within 60 s" >&2
 
 for log in "$LOGS"/*.raw.log; do
     name=$(basename "$log" .raw.log)
-    tr '\r' '\n' < "$log" | grep -v -E "[0-9](it|step)/s|s/(it|step)\]" | grep -v -E "^\s*$" > "$LOGS/$name.log"
+    strip_progress < "$log" > "$LOGS/$name.log"
     echo "== $name"; tail -n 5 "$LOGS/$name.log"
 done
 tar czf "$OUT/logs.tar.gz" -C "$LOGS" --exclude '*.raw.log' .

@@ -11,9 +11,8 @@ BUDGET=${1:-300}
 PY=${PYTHON:-python3}
 OUT=${OUT:-/tmp/out}
 mkdir -p "$OUT"
-"$PY" -m pip install -q --no-index --no-deps --ignore-requires-python --no-compile --no-cache-dir --upgrade \
-    --target /tmp/site .devkit/whl/*.whl || exit 1
-export PYTHONPATH=$PWD/src:/tmp/site PYTHONUNBUFFERED=1
-nvidia-smi -L || true
+source "$(dirname "$0")/kit.sh"
+install_kit || exit 1
+kit_env
 (cd benchmarks && timeout "$BUDGET" "$PY" speed.py --device cuda) 2>&1 | tail -n 40
 cp benchmarks/results/speed-cuda.json "$OUT/" 2>/dev/null && ls -la "$OUT"
