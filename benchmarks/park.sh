@@ -14,7 +14,7 @@ set -euo pipefail
 mode=${1:?usage: park.sh park|unpark OUT}
 out=${2:?usage: park.sh park|unpark OUT}
 here=$(cd "$(dirname "$0")" && pwd)
-tarball=$here/parked/$(basename "$out").tar
+tarball=${PARK_DIR:-$here/parked}/$(basename "$out").tar  # PARK_DIR: for the tests
 cache=${TIMEVQVDM_CACHE:-$HOME/.cache/timevqvdm}
 
 unfinished() {  # dataset folders under OUT/models without a record saying "status": "ok"
