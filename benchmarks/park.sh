@@ -31,14 +31,19 @@ case $mode in
 park)
     mapfile -t names < <(unfinished)
     [ ${#names[@]} -gt 0 ] || { echo "park.sh: nothing unfinished under $out/models" >&2; exit 1; }
-    paths=()
+    paths=() excludes=()
     for name in "${names[@]}"; do
-        # A saved model replaces its run folder; otherwise the stage checkpoints are what resumes.
-        if [ -f "$out/models/$name/model.json" ]; then paths+=("models/$name"); else paths+=("models/$name/runs"); fi
+        # A saved model replaces its run folder (its checkpoints, up to 48 MB each, are not needed then);
+        # otherwise the stage checkpoints are what resumes.
+        if [ -f "$out/models/$name/model.json" ]; then
+            paths+=("models/$name") excludes+=(--exclude="models/$name/runs")
+        else
+            paths+=("models/$name/runs")
+        fi
         [ -d "$out/evaluation/$name" ] && paths+=("evaluation/$name")
     done
     mkdir -p "$(dirname "$tarball")"
-    tar -cf "$tarball" -C "$out" "${paths[@]}"
+    tar -cf "$tarball" -C "$out" "${excludes[@]}" "${paths[@]}"
     [ -d "$cache/fcn" ] && tar -rf "$tarball" -C "$cache" --transform 's,^fcn,fcn-cache,' fcn
     echo "parked ${names[*]} into $tarball ($(du -h "$tarball" | cut -f1))"
     ;;

@@ -25,7 +25,8 @@ def test_park_then_unpark_restores_unfinished_work_without_overwriting(tmp_path)
     out, parked, cache = tmp_path / "paper", tmp_path / "parked", tmp_path / "cache"
     _write(out / "models/ECG5000/runs/stage1/checkpoint.safetensors", "stage-1 weights")
     _write(out / "evaluation/ECG5000/samples/a.npz", "stored samples")
-    _write(out / "models/Saved/model.json", "{}")  # a finished training: the whole model is carried
+    _write(out / "models/Saved/model.json", "{}")  # a finished training: the model, not its checkpoints
+    _write(out / "models/Saved/runs/stage2_hf/checkpoint.safetensors", "no longer needed")
     _write(out / "models/Done/runs/stage1/checkpoint.safetensors", "finished")
     _write(out / "results/Done.json", '{"status": "ok"}')
     _write(cache / "fcn/key1/weights.safetensors", "fcn")
@@ -37,6 +38,7 @@ def test_park_then_unpark_restores_unfinished_work_without_overwriting(tmp_path)
     assert "models/ECG5000/runs/stage1/checkpoint.safetensors" in names
     assert "evaluation/ECG5000/samples/a.npz" in names
     assert "models/Saved/model.json" in names
+    assert not any(name.startswith("models/Saved/runs") for name in names)
     assert "fcn-cache/key1/weights.safetensors" in names
     assert not any(name.startswith("models/Done") for name in names)
 
