@@ -69,6 +69,30 @@ def test_sample_options_are_checked(model_dir, tmp_path):
     assert result.exit_code == 2 and "exists" in result.output
 
 
+def test_sample_checks_the_output_format_before_sampling(model_dir, tmp_path, monkeypatch):
+    from timevqvdm.model import TimeVQVDM
+
+    def must_not_sample(*args, **kwargs):
+        raise AssertionError("sampled before the output format was checked")
+
+    monkeypatch.setattr(TimeVQVDM, "sample", must_not_sample)
+    result = invoke("sample", model_dir, "-n", 2, "--out", tmp_path / "s.txt")
+    assert result.exit_code == 2 and "unsupported output format '.txt'" in result.output
+    assert not (tmp_path / "s.txt").exists()
+
+
+def test_table_formats_refuse_multivariate_samples(tmp_path):
+    import typer
+
+    from timevqvdm.cli import _check_sample_format
+
+    _check_sample_format(tmp_path / "ok.npz", n_channels=3)
+    _check_sample_format(tmp_path / "ok.csv", n_channels=1)
+    for suffix in (".csv", ".parquet"):
+        with pytest.raises(typer.Exit):
+            _check_sample_format(tmp_path / f"s{suffix}", n_channels=3)
+
+
 def test_same_seed_same_file(model_dir, tmp_path):
     for name in ("a", "b"):
         invoke("sample", model_dir, "-n", 4, "--steps", 2, "--seed", 7, "--out", tmp_path / f"{name}.npz")

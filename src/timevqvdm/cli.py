@@ -158,7 +158,8 @@ def sample(
         bool, typer.Option("--proportional", help="Classes in training proportions.")
     ] = False,
     steps: Annotated[
-        int | None, typer.Option(min=1, help="Denoising steps (default: the model's, 128).")
+        int | None,
+        typer.Option(min=1, help="Denoising steps (default: the model's preset; best 16, paper 128)."),
     ] = None,
     guidance: Annotated[
         float | None, typer.Option(min=0.0, help="Classifier-free guidance weight w.")
@@ -189,6 +190,8 @@ def sample(
     if out.exists():
         _fail(f"{out} exists; choose another --out (nothing is overwritten)")
     model = TimeVQVDM.load(model_dir)
+    # Before sampling, which may take minutes: a format that cannot hold the result fails now.
+    _check_sample_format(out, model.data_info.n_channels)
     labels = "proportional" if proportional else _parse_label(label)
     try:
         result = model.sample(
@@ -208,11 +211,21 @@ def _parse_label(label: str | None):
     return int(label) if label.isdigit() else label
 
 
+def _check_sample_format(out: Path, n_channels: int) -> None:
+    """Fail unless `out`'s suffix can hold `n_channels`-channel samples (.npz any, .csv/.parquet one)."""
+    suffix = out.suffix.lower()
+    if suffix not in (".npz", ".csv", ".parquet"):
+        _fail(f"unsupported output format {out.suffix!r} in {out}: use .npz, .csv or .parquet")
+    if suffix != ".npz" and n_channels != 1:
+        _fail(f"{out}: CSV/Parquet output holds univariate series; use .npz for {n_channels}-channel samples")
+
+
 def write_samples(dataset, out: Path) -> None:
     """Write samples as .npz (X, y, classes), or wide .csv/.parquet (label column first when labelled)."""
     import numpy as np
     import pandas as pd
 
+    _check_sample_format(out, dataset.n_channels)
     out.parent.mkdir(parents=True, exist_ok=True)
     X, y, classes = dataset.X, dataset.y, list(dataset.classes)
     suffix = out.suffix.lower()
@@ -222,10 +235,6 @@ def write_samples(dataset, out: Path) -> None:
             arrays["y"] = y
         np.savez(out, **arrays)
         return
-    if suffix not in (".csv", ".parquet"):
-        _fail(f"unsupported output format {out.suffix!r}: use .npz, .csv or .parquet")
-    if X.shape[1] != 1:
-        _fail("CSV/Parquet output holds univariate series; use .npz for multivariate samples")
     frame = pd.DataFrame(X[:, 0, :], columns=[f"t{i}" for i in range(X.shape[2])])
     if y is not None:
         frame.insert(0, "label", [classes[i] for i in y])
