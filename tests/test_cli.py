@@ -125,6 +125,9 @@ def test_evaluate_on_sample_file(model_dir, tmp_path):
     metrics = json.loads(out.read_text())
     assert metrics["conditional"]["fid"] >= 0 and metrics["conditional"]["n"] == 40
     assert "fid_train_test" in metrics["reference"]  # the noise floor beside every FID
+    again = invoke("evaluate", model_dir, "--samples", samples, "--fcn-epochs", 2, "--out", out)
+    assert again.exit_code == 2 and "exists" in again.output
+    assert json.loads(out.read_text()) == metrics  # the first result is kept
 
 
 def test_plot_writes_pngs(model_dir, tmp_path):
@@ -132,6 +135,8 @@ def test_plot_writes_pngs(model_dir, tmp_path):
     assert result.exit_code == 0, result.output
     for name in ("real_vs_synthetic.png", "decomposition.png"):
         assert (tmp_path / "plots" / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    again = invoke("plot", model_dir, "-n", 8, "--out", tmp_path / "plots")
+    assert again.exit_code == 2 and "real_vs_synthetic.png" in again.output
 
 
 def test_datasets_lists_shipped_data():

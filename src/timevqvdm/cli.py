@@ -56,7 +56,8 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def _fail(message: str) -> None:
-    console.print(f"[bold red]error:[/] {message}")
+    # soft_wrap: long paths stay on one line, whole, so they can be copied from the terminal.
+    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
     raise typer.Exit(code=2)
 
 
@@ -187,8 +188,7 @@ def sample(
 
     if label is not None and proportional:
         _fail("use either --label or --proportional, not both")
-    if out.exists():
-        _fail(f"{out} exists; choose another --out (nothing is overwritten)")
+    _refuse_existing(out)
     model = TimeVQVDM.load(model_dir)
     # Before sampling, which may take minutes: a format that cannot hold the result fails now.
     _check_sample_format(out, model.data_info.n_channels)
@@ -203,6 +203,13 @@ def sample(
         _fail(str(err))
     write_samples(result, out)
     console.print(f"wrote {n} series to [bold]{out}[/]")
+
+
+def _refuse_existing(*paths: Path) -> None:
+    """Fail, naming them, if any output path exists: nothing is overwritten."""
+    existing = [str(path) for path in paths if path.exists()]
+    if existing:
+        _fail(f"{', '.join(existing)} exists; choose another --out (nothing is overwritten)")
 
 
 def _parse_label(label: str | None):
@@ -263,6 +270,7 @@ def evaluate(
     from timevqvdm.evaluation import evaluate as run_evaluation
     from timevqvdm.model import TimeVQVDM
 
+    _refuse_existing(out)  # before hours of sampling and FCN training, not after
     model = TimeVQVDM.load(model_dir)
     name = dataset or model.data_info.name
     train_set, test_set = load_dataset(name, split="train"), load_dataset(name, split="test")
@@ -293,6 +301,7 @@ def plot(
     from timevqvdm.evaluation import plot_decomposition, plot_real_vs_synthetic
     from timevqvdm.model import TimeVQVDM
 
+    _refuse_existing(out / "real_vs_synthetic.png", out / "decomposition.png")
     model = TimeVQVDM.load(model_dir)
     real = load_dataset(model.data_info.name, split="train")
     synthetic = model.sample(n, None, seed=seed, return_bands=True)
