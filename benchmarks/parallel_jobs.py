@@ -54,7 +54,9 @@ def run_together(n_processes: int, threads: int, args: argparse.Namespace) -> li
     env = {**os.environ, "OMP_NUM_THREADS": str(threads)}
     command = [sys.executable, __file__, "--worker", str(threads), "--length", str(args.length)]
     command += ["--repeats", str(args.repeats)]
-    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(n_processes)]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, text=True, env=env) for _ in range(n_processes)
+    ]
     times = []
     for proc in procs:
         out, _ = proc.communicate()
