@@ -5,6 +5,9 @@
 #
 #   run(command="DATASETS=Adiac,ECG5000 bash benchmarks/device/gpu_stage1.sh 480", carry=[".devkit"], timeout_s=590)
 #
+# FCN_DATASETS (default: DATASETS) names the datasets whose reference FCN is trained: it may include one whose
+# stage 1 already finished elsewhere, e.g. DATASETS=Adiac FCN_DATASETS=Adiac,ECG5000.
+#
 # After BUDGET seconds (first argument) the benchmark processes get SIGTERM, which makes the trainer save a
 # checkpoint at the next step, and the call returns:
 #   $OUT/stage1-paper-<name>.tar   <name>/runs/stage1 (about 12 MB): unpack into <bench>/paper/models/ here
@@ -19,6 +22,7 @@ shopt -s nullglob
 BUDGET=${1:-480}
 PY=${PYTHON:-python3}
 DATASETS=${DATASETS:?set DATASETS, e.g. DATASETS=Adiac,ECG5000}
+FCN_DATASETS=${FCN_DATASETS:-$DATASETS}
 OUT=${OUT:-/tmp/out}
 BENCH=${BENCH:-benchmarks/work/gpu}
 LOGS=${LOGS:-/tmp/gpu-stage1}
@@ -35,6 +39,8 @@ for name in $(echo "$DATASETS" | tr ',' ' '); do
     "$PY" -m timevqvdm.cli benchmark --datasets "$name" --preset paper --runs 3 --out "$BENCH/paper" \
         > "$LOGS/bench-$name.raw.log" 2>&1 &
     pids+=($!)
+done
+for name in $(echo "$FCN_DATASETS" | tr ',' ' '); do
     # The same split and seed as the benchmark's evaluation, so the cache key matches.
     "$PY" -c "import logging, sys; logging.basicConfig(level=logging.INFO)
 from timevqvdm.data.load import load_dataset
