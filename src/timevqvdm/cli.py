@@ -209,7 +209,8 @@ def _refuse_existing(*paths: Path) -> None:
     """Fail, naming them, if any output path exists: nothing is overwritten."""
     existing = [str(path) for path in paths if path.exists()]
     if existing:
-        _fail(f"{', '.join(existing)} exists; choose another --out (nothing is overwritten)")
+        verb = "exists" if len(existing) == 1 else "exist"
+        _fail(f"{', '.join(existing)} already {verb}; choose another --out (nothing is overwritten)")
 
 
 def _parse_label(label: str | None):
@@ -301,21 +302,17 @@ def plot(
     from timevqvdm.evaluation import plot_decomposition, plot_real_vs_synthetic
     from timevqvdm.model import TimeVQVDM
 
-    _refuse_existing(out / "real_vs_synthetic.png", out / "decomposition.png")
+    series_png, bands_png = out / "real_vs_synthetic.png", out / "decomposition.png"
+    _refuse_existing(series_png, bands_png)
     model = TimeVQVDM.load(model_dir)
     real = load_dataset(model.data_info.name, split="train")
     synthetic = model.sample(n, None, seed=seed, return_bands=True)
     out.mkdir(parents=True, exist_ok=True)
-    paths = [
-        plot_real_vs_synthetic(
-            real.to_original_units(real.X), synthetic.X, out / "real_vs_synthetic.png", n=n
-        )
-    ]
-    real_lf, real_hf = model.split_bands(real.to_original_units(real.X))  # the data's own parts
-    paths.append(
-        plot_decomposition(real_lf, real_hf, synthetic.X_lf, synthetic.X_hf, out / "decomposition.png")
-    )
-    for path in paths:
+    real_x = real.to_original_units(real.X)
+    plot_real_vs_synthetic(real_x, synthetic.X, series_png, n=n)
+    real_lf, real_hf = model.split_bands(real_x)  # the data's own parts
+    plot_decomposition(real_lf, real_hf, synthetic.X_lf, synthetic.X_hf, bands_png)
+    for path in (series_png, bands_png):
         typer.echo(str(path))
 
 
