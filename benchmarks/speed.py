@@ -8,7 +8,10 @@ Writes ``benchmarks/results/speed-<device>.json``:
   share of the matrix-multiply peak measured in the same run;
 * scaling: step time and peak memory for series of length 150, 500, 1500 and 3000, and sampling time for
   256, 1024 and 4096 series, each with the ratio to the smallest case (nothing may grow faster than
-  linearly); and the peak memory of sampling 4096 series of length 3000 (must fit in 8 GB on a CPU).
+  linearly: `scaling_exponents` holds the fitted log-log slope of each, 1 being linear); and the peak memory of
+  sampling 4096 series of length 3000 (must fit in 8 GB on a CPU; one draw).
+  Times are medians of --repeats draws after a warm-up; the count ratios come from draws interleaved in one
+  process (`by_count_interleaved`), so a shared machine's changing load tilts them less.
 
 Weights are random (timing does not depend on them): each measurement builds the paper architecture (the
 default preset's, which shares it) with a one-step fit on synthetic data. Every case runs in a fresh
@@ -23,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -124,23 +128,59 @@ def case_length(length: int, device: str, repeats: int) -> dict:
     }
 
 
-def case_sampling(length: int, n: int, sampler: str, steps: int | None, device: str) -> dict:
+def case_sampling(
+    length: int, n: int, sampler: str, steps: int | None, device: str, repeats: int, warmup: int = 1
+) -> dict:
+    """Median wall time of drawing `n` series over `repeats` draws after `warmup` untimed ones.
+
+    One cold draw mixes one-off costs (allocator growth, first-call dispatch) into the figure and is at the
+    mercy of a neighbour on a shared machine; the count scaling compares these times, so each is a median.
+    """
     model = paper_model(length, device)
     steps = steps or model.config.sampling.steps
-    t0 = time.perf_counter()
-    out = model.sample(n, None, steps=steps, sampler=sampler, seed=0)
-    synchronize(device)
-    seconds = time.perf_counter() - t0
+    last: list[np.ndarray] = []
+
+    def draw():
+        last[:] = [model.sample(n, None, steps=steps, sampler=sampler, seed=0).X]
+        synchronize(device)
+
+    seconds = median_time(draw, repeats, warmup=warmup)
     return {
         "length": length,
         "n": n,
         "sampler": sampler,
         "steps": steps,
         "seconds": seconds,
+        "repeats": repeats,
         "series_per_second": n / seconds,
-        "finite": bool(np.isfinite(out.X).all()),
+        "finite": bool(np.isfinite(last[0]).all()),
         "peak_memory_mb": peak_memory_mb(device),
     }
+
+
+def case_count_rounds(counts: list[int], steps: int | None, device: str, repeats: int) -> dict:
+    """Sampling time for each count, the counts interleaved in one process: the count-scaling ratios.
+
+    Cases in separate processes run minutes apart, so on a shared machine their ratio carries the change in
+    load between them. Here each of `repeats` rounds draws every count once (the order rotated per round), so
+    all counts see the same load, and each count's figure is its median over the rounds.
+    """
+    model = paper_model(150, device)
+    steps = steps or model.config.sampling.steps
+    model.sample(counts[0], None, steps=steps, seed=0)  # warm-up: one-off allocations and dispatch
+    runs: dict[int, list[float]] = {n: [] for n in counts}
+    for r in range(repeats):
+        shift = r % len(counts)
+        for n in counts[shift:] + counts[:shift]:
+            t0 = time.perf_counter()
+            model.sample(n, None, steps=steps, seed=0)
+            synchronize(device)
+            runs[n].append(time.perf_counter() - t0)
+    rows = []
+    for n in counts:
+        seconds = statistics.median(runs[n])
+        rows.append({"n": n, "seconds": seconds, "seconds_runs": runs[n], "series_per_second": n / seconds})
+    return {"steps": steps, "rounds": repeats, "rows": rows}
 
 
 def case_unet(device: str) -> dict:
@@ -159,7 +199,8 @@ def run_case(case: dict, args: argparse.Namespace) -> dict:
     Finished cases are kept in ``work/speed-cases-<device>.json`` (with the thread count), so an interrupted
     run resumes where it stopped; failed cases are retried.
     """
-    key = json.dumps({**case, "threads": args.threads, "repeats": args.repeats}, sort_keys=True)
+    # A case's own "repeats" (the one-draw long-series case) wins over --repeats in its key too.
+    key = json.dumps({"threads": args.threads, "repeats": args.repeats, **case}, sort_keys=True)
     done = json.loads(args.cases.read_text()) if args.cases.exists() else {}
     if key in done:
         return done[key]
@@ -181,7 +222,13 @@ def dispatch(case: dict, args: argparse.Namespace) -> dict:
     if kind == "length":
         return case_length(case["length"], args.device, args.repeats)
     if kind == "sampling":
-        return case_sampling(case["length"], case["n"], case["sampler"], case.get("steps"), args.device)
+        # A case may fix its own repeats: the long-series case measures memory, once, without a warm-up.
+        repeats, warmup = case.get("repeats", args.repeats), case.get("warmup", 1)
+        return case_sampling(
+            case["length"], case["n"], case["sampler"], case.get("steps"), args.device, repeats, warmup
+        )
+    if kind == "count_rounds":
+        return case_count_rounds(case["counts"], case.get("steps"), args.device, args.repeats)
     if kind == "unet":
         return case_unet(args.device)
     raise ValueError(f"unknown case {kind!r}")
@@ -195,6 +242,20 @@ def ratios(rows: list[dict], key: str, size_key: str) -> list[dict]:
         for r in rows
         if key in r and key in base
     ]
+
+
+def growth_exponent(rows: list[dict]) -> float | None:
+    """Least-squares slope of log cost against log size over `ratios` rows: 1 is linear growth.
+
+    Each ratio carries the machine's noise (10-20% between identical draws on a shared CPU), so a single
+    ratio can sit a little above its size ratio while the cost grows linearly; the slope over all sizes is
+    the figure the "no faster than linear" requirement is read from.
+    """
+    if len(rows) < 2:
+        return None
+    x = np.log([r["size_ratio"] for r in rows])
+    y = np.log([r["cost_ratio"] for r in rows])
+    return float(np.polyfit(x, y, 1)[0])
 
 
 def main() -> None:
@@ -234,16 +295,28 @@ def main() -> None:
         for n in args.counts
     ]
     result["by_count"] = counts
+    rounds = run_case({"kind": "count_rounds", "counts": args.counts, "steps": args.sample_steps}, args)
+    result["by_count_interleaved"] = rounds
     n_long, length_long = args.long
     result["long_series"] = run_case(
-        {"kind": "sampling", "length": length_long, "n": n_long, "sampler": "ddim", "steps": 2}, args
+        {
+            "kind": "sampling",
+            "length": length_long,
+            "n": n_long,
+            "sampler": "ddim",
+            "steps": 2,
+            "repeats": 1,
+            "warmup": 0,
+        },
+        args,
     )
     result["scaling"] = {
         "stage1_step_vs_length": ratios(lengths, "stage1_step_s_b128", "length"),
         "memory_vs_length": ratios(lengths, "peak_memory_mb", "length"),
-        "sampling_time_vs_count": ratios(counts, "seconds", "n"),
+        "sampling_time_vs_count": ratios(rounds.get("rows", counts), "seconds", "n"),
         "memory_vs_count": ratios(counts, "peak_memory_mb", "n"),
     }
+    result["scaling_exponents"] = {name: growth_exponent(rows) for name, rows in result["scaling"].items()}
     long_mb = result["long_series"].get("peak_memory_mb")
     result["long_series_fits_8gb"] = None if long_mb is None else long_mb < 8 * 1024
     out = args.out or ROOT / "results" / f"speed-{args.device.split(':')[0]}.json"

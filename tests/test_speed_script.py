@@ -3,10 +3,13 @@ time ran out), with nothing measured here and every missing case said to be miss
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 SPEED = Path(__file__).resolve().parents[1] / "benchmarks" / "speed.py"
 
@@ -40,9 +43,27 @@ def test_no_run_assembles_finished_cases_and_marks_the_rest(tmp_path):
     assert result["training_step_b128"] == {"stage1_s": 0.02, "stage2_s": {"lf": 0.03, "hf": 0.05}}
     missing = result["by_length"][1]
     assert missing["length"] == 500 and missing["error"].startswith("not measured")
-    assert all("not measured" in row["error"] for row in result["by_count"] + [result["long_series"]])
+    unmeasured = result["by_count"] + [result["by_count_interleaved"], result["long_series"]]
+    assert all("not measured" in row["error"] for row in unmeasured)
+    assert result["scaling"]["sampling_time_vs_count"] == []
+    assert result["scaling_exponents"]["sampling_time_vs_count"] is None
     assert result["long_series_fits_8gb"] is None
     assert json.loads(cases.read_text()).keys() == {
         _key({"kind": "unet"}),
         _key({"kind": "length", "length": 150}),
     }
+
+
+def test_growth_exponent_is_the_log_log_slope():
+    sys.path.insert(0, str(SPEED.parent))  # speed.py imports its sibling `common`
+    try:
+        spec = importlib.util.spec_from_file_location("speed_script", SPEED)
+        speed = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(speed)
+    finally:
+        sys.path.remove(str(SPEED.parent))
+    linear = speed.ratios([{"n": 256, "s": 2.0}, {"n": 1024, "s": 8.0}, {"n": 4096, "s": 32.0}], "s", "n")
+    quadratic = speed.ratios([{"n": 1, "s": 1.0}, {"n": 2, "s": 4.0}, {"n": 4, "s": 16.0}], "s", "n")
+    assert speed.growth_exponent(linear) == pytest.approx(1.0)
+    assert speed.growth_exponent(quadratic) == pytest.approx(2.0)
+    assert speed.growth_exponent(linear[:1]) is None
