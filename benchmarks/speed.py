@@ -247,7 +247,7 @@ def ratios(rows: list[dict], key: str, size_key: str) -> list[dict]:
 def growth_exponent(rows: list[dict]) -> float | None:
     """Least-squares slope of log cost against log size over `ratios` rows: 1 is linear growth.
 
-    Each ratio carries the machine's noise (10-20% between identical draws on a shared CPU), so a single
+    Each ratio carries the machine's noise (up to ~30% between identical draws on a shared CPU), so a single
     ratio can sit a little above its size ratio while the cost grows linearly; the slope over all sizes is
     the figure the "no faster than linear" requirement is read from.
     """
