@@ -222,7 +222,7 @@ def dispatch(case: dict, args: argparse.Namespace) -> dict:
     if kind == "length":
         return case_length(case["length"], args.device, args.repeats)
     if kind == "sampling":
-        # A case may fix its own repeats: the long-series case measures memory, once, without a warm-up.
+        # A case may fix its own repeats: the memory-only cases draw once, without a warm-up.
         repeats, warmup = case.get("repeats", args.repeats), case.get("warmup", 1)
         return case_sampling(
             case["length"], case["n"], case["sampler"], case.get("steps"), args.device, repeats, warmup
@@ -258,6 +258,12 @@ def growth_exponent(rows: list[dict]) -> float | None:
     return float(np.polyfit(x, y, 1)[0])
 
 
+def memory_case(length: int, n: int, sampler: str, steps: int | None) -> dict:
+    """A sampling case read for its peak memory: one draw, no warm-up (a warm-up would not lower the peak)."""
+    return {"kind": "sampling", "length": length, "n": n, "sampler": sampler, "steps": steps, "repeats": 1,
+            "warmup": 0}  # fmt: skip
+
+
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(args.threads)
@@ -287,29 +293,14 @@ def main() -> None:
         for s in ("ancestral", "ddim")
     ]
     result["sampling_throughput_1024"] = throughput
-    counts = [
-        run_case(
-            {"kind": "sampling", "length": 150, "n": n, "sampler": "ancestral", "steps": args.sample_steps},
-            args,
-        )
-        for n in args.counts
-    ]
+    # Peak memory per count needs a process per count; one draw each is enough for that, as the counts' times
+    # come from the interleaved case below.
+    counts = [run_case(memory_case(150, n, "ancestral", args.sample_steps), args) for n in args.counts]
     result["by_count"] = counts
     rounds = run_case({"kind": "count_rounds", "counts": args.counts, "steps": args.sample_steps}, args)
     result["by_count_interleaved"] = rounds
     n_long, length_long = args.long
-    result["long_series"] = run_case(
-        {
-            "kind": "sampling",
-            "length": length_long,
-            "n": n_long,
-            "sampler": "ddim",
-            "steps": 2,
-            "repeats": 1,
-            "warmup": 0,
-        },
-        args,
-    )
+    result["long_series"] = run_case(memory_case(length_long, n_long, "ddim", 2), args)
     result["scaling"] = {
         "stage1_step_vs_length": ratios(lengths, "stage1_step_s_b128", "length"),
         "memory_vs_length": ratios(lengths, "peak_memory_mb", "length"),
