@@ -23,6 +23,7 @@ import torch
 
 from timevqvdm.config import DEFAULT_PRESET, TimeVQVDMConfig, TrainConfig, get_preset
 from timevqvdm.data import TimeSeriesDataset
+from timevqvdm.data.split import proportional_labels, split_validation
 from timevqvdm.prior import LatentPrior, build_prior
 from timevqvdm.tokenizer import FrequencyTokenizer, build_tokenizer
 from timevqvdm.training import Trainer
@@ -34,6 +35,8 @@ from timevqvdm.training.checkpoint import (
     save_json,
     save_tensors,
 )
+from timevqvdm.training.monitor import ValidationMonitor
+from timevqvdm.validation import HeldOut, prior_monitor, sampling_kwargs, tokenizer_monitor
 
 log = logging.getLogger(__name__)
 
@@ -119,11 +122,22 @@ class TimeVQVDM:
         """
         dataset = self._validate_fit_input(data, y, stages, run_dir, resume)
         run_dir = Path(run_dir) if run_dir is not None else None
+        train_part, val_part = self._held_out(dataset)
         if 1 in stages:
-            self._fit_stage1(dataset, run_dir, resume)
+            self._fit_stage1(train_part, val_part, run_dir, resume)
         if 2 in stages:
-            self._fit_stage2(dataset, run_dir, resume)
+            self._fit_stage2(train_part, val_part, run_dir, resume)
         return self
+
+    def _held_out(self, dataset: TimeSeriesDataset) -> tuple[TimeSeriesDataset, TimeSeriesDataset | None]:
+        """(what the networks train on, the validation part or None): the same split for every stage and
+        every resume, since it depends only on the data, the fraction and the seed."""
+        cfg = self.config.validation
+        if not cfg.enabled:
+            return dataset, None
+        train_part, val_part = split_validation(dataset, fraction=cfg.fraction, seed=self.config.seed)
+        self.history["validation_split"] = {"n_train": train_part.n_series, "n_val": val_part.n_series}
+        return train_part, val_part
 
     def _validate_fit_input(self, data, y, stages, run_dir, resume) -> TimeSeriesDataset:
         stages = tuple(stages)
@@ -171,9 +185,20 @@ class TimeVQVDM:
         self.data_info = info
         return dataset
 
-    def _train(self, module: torch.nn.Module, cfg: TrainConfig, data: dict, run_dir, name: str, resume: bool):
+    def _train(
+        self,
+        module: torch.nn.Module,
+        cfg: TrainConfig,
+        data: dict,
+        run_dir,
+        name: str,
+        resume: bool,
+        monitor: ValidationMonitor | None = None,
+    ):
         sub = run_dir / name if run_dir is not None else None
-        trainer = Trainer(module, cfg, sub, seed=self.config.seed, desc=name, progress=self.progress)
+        trainer = Trainer(
+            module, cfg, sub, seed=self.config.seed, desc=name, progress=self.progress, monitor=monitor
+        )
         result = trainer.fit(data, resume=resume)
         self.history[name] = {
             "steps": result.steps,
@@ -181,9 +206,17 @@ class TimeVQVDM:
             "wall_time": result.wall_time,
             "median_step_time": result.median_step_time,
         }
+        if monitor is not None:
+            self.history[name].update(validation=result.validation, stop=result.stop)
         return result
 
-    def _fit_stage1(self, dataset: TimeSeriesDataset, run_dir: Path | None, resume: bool) -> None:
+    def _fit_stage1(
+        self,
+        dataset: TimeSeriesDataset,
+        val_part: TimeSeriesDataset | None,
+        run_dir: Path | None,
+        resume: bool,
+    ) -> None:
         cfg = self.config
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
@@ -192,11 +225,21 @@ class TimeVQVDM:
         # The STFT split of the training set is computed once here, not at every step.
         with torch.no_grad():
             split = self.tokenizer.split(x)
-        self._train(self.tokenizer, cfg.stage1, split, run_dir, "stage1", resume)
+            monitor = None
+            if val_part is not None:
+                val_split = self.tokenizer.split(torch.from_numpy(val_part.X))
+                monitor = tokenizer_monitor(self.tokenizer, val_split, cfg.validation)
+        self._train(self.tokenizer, cfg.stage1, split, run_dir, "stage1", resume, monitor)
         _freeze(self.tokenizer.to(self.device))
         self.prior_lf = self.prior_hf = None  # priors trained on another tokenizer's latents are invalid
 
-    def _fit_stage2(self, dataset: TimeSeriesDataset, run_dir: Path | None, resume: bool) -> None:
+    def _fit_stage2(
+        self,
+        dataset: TimeSeriesDataset,
+        val_part: TimeSeriesDataset | None,
+        run_dir: Path | None,
+        resume: bool,
+    ) -> None:
         cfg = self.config
         _freeze(self.tokenizer.to(self.device))  # stage 1 stays fixed; BatchNorm statistics untouched
         z_lf, z_hf = self._encode(torch.from_numpy(dataset.X))
@@ -217,12 +260,50 @@ class TimeVQVDM:
         z0_lf = self.prior_lf.scaler.transform(z_lf)
         z0_hf = self.prior_hf.scaler.transform(z_hf)
         labels = {} if dataset.y is None else {"y": torch.from_numpy(dataset.y).long()}
-        self._train(self.prior_lf, cfg.stage2, {"z0": z0_lf, **labels}, run_dir, "stage2_lf", resume)
+        monitors = self._prior_monitors(dataset, val_part) if val_part is not None else {}
         self._train(
-            self.prior_hf, cfg.stage2, {"z0": z0_hf, "cond": z0_lf, **labels}, run_dir, "stage2_hf", resume
-        )
-        _freeze(self.prior_lf.to(self.device))
+            self.prior_lf, cfg.stage2, {"z0": z0_lf, **labels}, run_dir, "stage2_lf", resume,
+            monitors.get("lf"),
+        )  # fmt: skip
+        _freeze(self.prior_lf.to(self.device))  # the HF prior's novelty check samples it
+        self._train(
+            self.prior_hf, cfg.stage2, {"z0": z0_hf, "cond": z0_lf, **labels}, run_dir, "stage2_hf", resume,
+            monitors.get("hf"),
+        )  # fmt: skip
         _freeze(self.prior_hf.to(self.device))
+
+    def _prior_monitors(self, train_part: TimeSeriesDataset, val_part: TimeSeriesDataset) -> dict:
+        """One `ValidationMonitor` per prior: the LF prior is checked on LF-band series, the HF prior on
+        whole series sampled from both priors."""
+        cfg = self.config
+        x_train, x_val = torch.from_numpy(train_part.X), torch.from_numpy(val_part.X)
+        with torch.no_grad():
+            lf_train, lf_val = self.tokenizer.split(x_train)["x_lf"], self.tokenizer.split(x_val)["x_lf"]
+        z_lf, z_hf = self._encode(x_val)
+        z0_lf, z0_hf = self.prior_lf.scaler.transform(z_lf), self.prior_hf.scaler.transform(z_hf)
+        y_val = None if val_part.y is None else torch.from_numpy(val_part.y).long()
+        counts = train_part.class_counts()
+        kwargs = sampling_kwargs(cfg.sampling, cfg.validation.novelty_steps)
+
+        def draw_lf(n: int, y: torch.Tensor | None, seed: int) -> np.ndarray:
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+            z = self.prior_lf.sample(n, y=y, generator=generator, **kwargs)
+            z_q = self.tokenizer.quantize(self.prior_lf.scaler.inverse(z), "lf")
+            return self.tokenizer.decode_band(z_q, "lf").cpu().numpy()
+
+        def draw_both(n: int, y: torch.Tensor | None, seed: int) -> np.ndarray:
+            generator = torch.Generator(device=self.device).manual_seed(seed)
+            z_lf = self.prior_lf.sample(n, y=y, generator=generator, **kwargs)
+            z_hf = self.prior_hf.sample(n, y=y, cond=z_lf, generator=generator, **kwargs)
+            x_lf, x_hf = self._decode_latents(z_lf, z_hf)
+            return (x_lf + x_hf).cpu().numpy()
+
+        lf = HeldOut(z0_lf, y_val, None, lf_train.numpy(), lf_val.numpy(), counts)
+        hf = HeldOut(z0_hf, y_val, z0_lf, train_part.X, val_part.X, counts)
+        return {
+            "lf": prior_monitor(self.prior_lf, lf, draw_lf, cfg.validation, seed=cfg.seed),
+            "hf": prior_monitor(self.prior_hf, hf, draw_both, cfg.validation, seed=cfg.seed + 1),
+        }
 
     def _chunk_size(self) -> int:
         """Series per stage-1 forward pass outside training, so memory stays bounded for long series."""
@@ -552,17 +633,3 @@ def _freeze(module: torch.nn.Module) -> torch.nn.Module:
 
 def _load_weights(module: torch.nn.Module, file: Path) -> None:
     load_module_state(module, load_tensors(file), file)
-
-
-def proportional_labels(n: int, class_counts: np.ndarray) -> np.ndarray:
-    """`n` labels whose class counts follow `class_counts` (largest-remainder rounding), sorted by class."""
-    counts = np.asarray(class_counts, dtype=np.float64)
-    if counts.sum() <= 0:
-        raise ValueError("class counts must be positive")
-    exact = n * counts / counts.sum()
-    per_class = np.floor(exact).astype(np.int64)
-    remainder = n - per_class.sum()
-    # Give the left-over series to the classes with the largest fractional parts (ties: lower index).
-    order = np.argsort(-(exact - per_class), kind="stable")
-    per_class[order[:remainder]] += 1
-    return np.repeat(np.arange(len(counts), dtype=np.int64), per_class)

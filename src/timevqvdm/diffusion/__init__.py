@@ -7,7 +7,7 @@ argument, as DiT's `gaussian_diffusion.py` does.
 from __future__ import annotations
 
 from timevqvdm.diffusion.guidance import guided_model_fn
-from timevqvdm.diffusion.loss import diffusion_loss, drop_classes, quasi_uniform_times
+from timevqvdm.diffusion.loss import denoising_error, diffusion_loss, drop_classes, quasi_uniform_times
 from timevqvdm.diffusion.prediction import PREDICTIONS, check_start_time, eps_and_z0, training_target
 from timevqvdm.diffusion.samplers import (
     SAMPLERS,
@@ -23,6 +23,7 @@ __all__ = [
     "SAMPLERS",
     "alpha_sigma",
     "check_start_time",
+    "denoising_error",
     "diffusion_loss",
     "drop_classes",
     "eps_and_z0",

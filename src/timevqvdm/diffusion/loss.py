@@ -49,6 +49,21 @@ def diffusion_loss(
     """
     t = quasi_uniform_times(z0.shape[0], generator, z0.device)
     eps = gaussian(z0.shape, generator=generator, device=z0.device, dtype=z0.dtype)
+    return denoising_error(model, z0, t, eps, y=y, cond=cond, prediction=prediction)
+
+
+def denoising_error(
+    model: nn.Module,
+    z0: Tensor,
+    t: Tensor,
+    eps: Tensor,
+    *,
+    y: Tensor,
+    cond: Tensor | None = None,
+    prediction: str = "eps",
+) -> Tensor:
+    """`diffusion_loss` at given times t (B,) and noise eps (B, C, W): with draws fixed once, successive
+    evaluations of a network (validation) differ only by its weights. Returns a scalar."""
     alpha, sigma = (append_dims(c, z0.ndim).to(z0.dtype) for c in alpha_sigma(t))
     z_t = alpha * z0 + sigma * eps  # Eq. (15)
     pred = model(z_t, t, y, cond=cond)

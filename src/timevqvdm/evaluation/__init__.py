@@ -8,7 +8,12 @@ from timevqvdm.evaluation.distribution import (
 from timevqvdm.evaluation.fcn import FCN, FCNConfig, fcn_outputs, get_fcn, train_fcn
 from timevqvdm.evaluation.memorisation import memorisation, nearest_distances
 from timevqvdm.evaluation.metrics import classification_accuracy, fid, inception_score
-from timevqvdm.evaluation.plots import plot_decomposition, plot_feature_pca, plot_real_vs_synthetic
+from timevqvdm.evaluation.plots import (
+    plot_decomposition,
+    plot_feature_pca,
+    plot_real_vs_synthetic,
+    plot_validation_curves,
+)
 from timevqvdm.evaluation.protocol import evaluate, noise_floor, stft_round_trip
 from timevqvdm.evaluation.published import published_results
 
@@ -29,6 +34,7 @@ __all__ = [
     "plot_decomposition",
     "plot_feature_pca",
     "plot_real_vs_synthetic",
+    "plot_validation_curves",
     "power_spectrum_distance",
     "published_results",
     "stft_round_trip",

@@ -121,3 +121,63 @@ def _save(fig: Figure, path: str | Path) -> Path:
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=100, format="png")
     return out
+
+
+VALIDATION_PANELS = (
+    ("val_loss", "held-out loss"),
+    ("copy_share", "copy share"),
+    ("val_fid", "FID to held-out part"),
+)
+
+
+def plot_validation_curves(
+    history: dict, path: str | Path, *, copy_threshold: float | None = None, title: str = ""
+) -> Path:
+    """Validation-driven training at a glance: each network's held-out scores against its training step.
+
+    One column per monitored network (stage 1, LF prior, HF prior), one row per score: the held-out loss
+    (reconstruction for stage 1, denoising for the priors), the copy share and the FID to the held-out part
+    of the priors' novelty checks. A solid line marks the step whose weights were kept, a dashed line where
+    the run stopped.
+
+    Parameters
+    ----------
+    history : dict
+        ``TimeVQVDM.history``: ``{name: {"validation": [records], "stop": {...}}}`` per network.
+    path : str or Path
+        Output PNG.
+    copy_threshold : float, optional
+        Drawn as a horizontal line on the copy-share row.
+    """
+    names = [name for name, entry in history.items() if isinstance(entry, dict) and entry.get("validation")]
+    if not names:
+        raise ValueError("no validation records: the model was trained without validation checks")
+    fig = Figure(figsize=(4.2 * len(names), 7.5), layout="constrained")
+    axes = fig.subplots(len(VALIDATION_PANELS), len(names), squeeze=False, sharex="col")
+    for col, name in enumerate(names):
+        records, stop = history[name]["validation"], history[name].get("stop") or {}
+        steps = [r["step"] for r in records]
+        for row, (key, label) in enumerate(VALIDATION_PANELS):
+            ax = axes[row, col]
+            values = [r.get(key) for r in records]
+            if all(v is None for v in values):
+                ax.set_visible(False)
+                continue
+            ax.plot(steps, values, marker="o", markersize=3)
+            if key == "copy_share" and copy_threshold is not None:
+                ax.axhline(copy_threshold, color="grey", linewidth=0.8, linestyle=":")
+            _mark_stop(ax, stop)
+            ax.set_ylabel(label)
+            if row == 0:
+                ax.set_title(name)
+        axes[-1, col].set_xlabel("training step")
+    if title:
+        fig.suptitle(title)
+    return _save(fig, path)
+
+
+def _mark_stop(ax, stop: dict) -> None:
+    if stop.get("best_step") is not None:
+        ax.axvline(stop["best_step"], color="tab:green", linewidth=1.0, label="kept")
+    if stop.get("step") is not None:
+        ax.axvline(stop["step"], color="tab:red", linewidth=1.0, linestyle="--", label="stopped")

@@ -192,11 +192,12 @@ class FrequencyTokenizer(nn.Module):
 
     def decode(self, z_lf_q: Tensor, z_hf_q: Tensor) -> tuple[Tensor, Tensor]:
         """Quantized latents -> band series ``(x_lf_hat, x_hf_hat)``, each ``(B, C, L)``, Eq. (42)-(43)."""
-        self._check_latent(z_lf_q, "lf")
-        self._check_latent(z_hf_q, "hf")
-        x_lf, _ = self._to_series(self.bands["lf"].decoder(z_lf_q), "lf")
-        x_hf, _ = self._to_series(self.bands["hf"].decoder(z_hf_q), "hf")
-        return x_lf, x_hf
+        return self.decode_band(z_lf_q, "lf"), self.decode_band(z_hf_q, "hf")
+
+    def decode_band(self, z_q: Tensor, band: str) -> Tensor:
+        """One band's quantized latent ``(B, H*d, W_band)`` -> its series ``(B, C, L)``, Eq. (42)-(43)."""
+        self._check_latent(z_q, band)
+        return self._to_series(self.bands[band].decoder(z_q), band)[0]
 
     def reconstruct(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Encode, quantize and decode: ``x (B, C, L) -> (x_lf_hat, x_hf_hat)``; ``x_hat`` is their sum."""
@@ -233,6 +234,26 @@ class FrequencyTokenizer(nn.Module):
         logs["vq"] = logs["vq_lf"] + logs["vq_hf"]
         logs["loss"] = loss.item()
         return loss, logs
+
+    @torch.no_grad()
+    def validation_loss(self, batch: dict[str, Tensor], batch_size: int = 256) -> dict[str, float]:
+        """Algorithm 1's reconstruction terms (time and time-frequency MSE, both bands) on held-out `split`
+        outputs, as trained but without moving the codebook; call ``.eval()`` first.
+
+        Returns:
+            ``{"val_loss", "val_recon_lf", "val_recon_hf"}``, means over the series.
+        """
+        n = len(batch["u_lf"])
+        totals = dict.fromkeys(BANDS, 0.0)
+        for start in range(0, n, batch_size):
+            part = {k: v[start : start + batch_size] for k, v in batch.items()}
+            for band in BANDS:
+                z_q = self.quantize(self.bands[band].encoder(part[f"u_{band}"]), band)
+                x_hat, u_hat = self._to_series(self.bands[band].decoder(z_q), band)
+                recon = reconstruction_loss(part[f"x_{band}"], x_hat, part[f"u_{band}"], u_hat)
+                totals[band] += recon.item() * len(part["u_lf"])
+        logs = {f"val_recon_{band}": total / n for band, total in totals.items()}
+        return {"val_loss": sum(logs.values()), **logs}
 
     @torch.no_grad()
     def codebook_usage(self, x: Tensor, batch_size: int = 256) -> dict[str, dict[str, float]]:

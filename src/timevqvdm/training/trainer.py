@@ -20,6 +20,7 @@ import statistics
 import threading
 import time
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from timevqvdm.training.checkpoint import (
     save_tensors,
     unflatten_optimizer_state,
 )
+from timevqvdm.training.monitor import ValidationMonitor, restore_best
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +54,9 @@ class TrainResult:
     median_step_time: float
     resumed_from: int = 0
     history: list[dict] = field(default_factory=list)
+    # With a ValidationMonitor: its evaluations and why / where the run stopped (StopInfo.as_dict()).
+    validation: list[dict] = field(default_factory=list)
+    stop: dict | None = None
 
 
 def make_fabric(cfg: TrainConfig):
@@ -86,6 +91,8 @@ class Trainer:
     cfg : TrainConfig (epochs/steps, batch size, optimiser, precision, devices, EMA, checkpoint cadence).
     run_dir : folder for ``metrics.jsonl`` and ``checkpoint.safetensors``; None keeps nothing on disk.
     seed : seeds the batch order and the generator handed to ``training_loss``.
+    monitor : a `ValidationMonitor`: evaluated on rank 0 every ``monitor.every`` steps, may end the run
+        before the step budget; the module ends with the weights of its best evaluation.
     """
 
     def __init__(
@@ -99,6 +106,7 @@ class Trainer:
         progress: bool = True,
         fabric=None,
         callbacks: tuple[Callable[[Trainer, dict], None], ...] = (),
+        monitor: ValidationMonitor | None = None,
     ) -> None:
         self.module = module
         self.cfg = cfg
@@ -108,6 +116,7 @@ class Trainer:
         self.progress = progress
         self.fabric = fabric
         self.callbacks = callbacks
+        self.monitor = monitor
         self.step = 0
         self.ema: dict[str, torch.Tensor] | None = None
 
@@ -146,6 +155,7 @@ class Trainer:
         """Run to ``total_steps``; with ``resume=True`` continue from ``run_dir``'s checkpoint if present."""
         self._setup(data)
         start = self._maybe_resume(resume)
+        stopped_before = self._monitor_stopped()  # resumed from a run the monitor had already ended
         fabric = self.fabric
         self.model.train()
         bar = self._progress_bar(start)
@@ -155,7 +165,7 @@ class Trainer:
         t_start = time.perf_counter()
         epoch_batches: list[torch.Tensor] = []
         with _StopRequests() as stop:
-            while self.step < self.total_steps:
+            while self.step < self.total_steps and not self._monitor_stopped():
                 if not epoch_batches:
                     epoch_batches = self._epoch_batches()
                 index = epoch_batches.pop(0)
@@ -172,6 +182,8 @@ class Trainer:
                     history.append(record)
                     for callback in self.callbacks:
                         callback(self, record)
+                if self.monitor is not None and self.monitor.due(self.step):
+                    self._validate()
                 if self._checkpoint_due():
                     self.save_checkpoint()
                 if stop.signum is not None:
@@ -179,7 +191,8 @@ class Trainer:
         if bar is not None:
             bar.close()
         fabric.barrier()
-        if self.ema is not None:
+        stop = self._finish_monitor(log_stop=not stopped_before)
+        if stop is None and self.ema is not None:
             # Hand back the averaged weights: that is what sampling should use.
             self.module.load_state_dict(self.ema)
         self.module.eval()
@@ -191,7 +204,60 @@ class Trainer:
             median_step_time=statistics.median(step_times) if step_times else float("nan"),
             resumed_from=start,
             history=history,
+            validation=list(self.monitor.history) if self.monitor is not None else [],
+            stop=stop,
         )
+
+    # ----------------------------------------------------------------------------------------- validation
+    def _monitor_stopped(self) -> bool:
+        return self.monitor is not None and self.monitor.stopped
+
+    def _validate(self) -> None:
+        """Score the weights sampling would use (the EMA when on) once, on rank 0; every rank learns the
+        decision, so all of them leave the loop at the same step."""
+        if self.fabric.is_global_zero:
+            with self._evaluation_weights():
+                record = self.monitor.update(self.step, self.module.state_dict)
+            self._write_metrics({"event": "validation", **record})
+        stopped = (
+            self.fabric.broadcast(self.monitor.stopped, src=0) if self.world > 1 else self.monitor.stopped
+        )
+        if stopped and not self.monitor.stopped:
+            self.monitor.finish(self.step)
+
+    @contextmanager
+    def _evaluation_weights(self):
+        """The module in eval mode without gradients, holding the EMA weights when they are kept."""
+        live = {k: v.detach().clone() for k, v in self.module.state_dict().items()} if self.ema else None
+        if live is not None:
+            self.module.load_state_dict(self.ema)
+        self.module.eval()
+        try:
+            with torch.no_grad():
+                yield
+        finally:
+            if live is not None:
+                self.module.load_state_dict(live)
+            self.module.train()
+
+    def _finish_monitor(self, log_stop: bool) -> dict | None:
+        """Hand back the best evaluation's weights and record why the run ended."""
+        if self.monitor is None:
+            return None
+        stop = self.monitor.finish(self.step).as_dict()
+        if log_stop:
+            self._write_metrics({"event": "stop", **stop})
+        restore_best(self.module, self.monitor)
+        message = (
+            f"{self.desc}: stopped at step {stop['step']} of {self.total_steps} ({stop['reason']}: "
+            f"{stop['detail']}); kept the weights of step {stop['best_step']}"
+        )
+        log.info(message)
+        if self.progress and self.fabric.is_global_zero:
+            from tqdm.auto import tqdm
+
+            tqdm.write(message)
+        return stop
 
     def _stop_with_checkpoint(self, stop: _StopRequests, bar) -> None:
         """Save at this step boundary, then let the signal that asked to stop take its usual course."""
@@ -207,9 +273,12 @@ class Trainer:
         stop.deliver()
 
     def _checkpoint_due(self) -> bool:
-        """A scheduled save falls on this step (every `checkpoint_every` steps and at the end)."""
+        """A scheduled save falls on this step (every `checkpoint_every` steps, at the end, and where the
+        monitor has just stopped the run, so a resume knows it is finished)."""
         return self.run_dir is not None and (
-            self.step % self.cfg.checkpoint_every == 0 or self.step == self.total_steps
+            self.step % self.cfg.checkpoint_every == 0
+            or self.step == self.total_steps
+            or (self._monitor_stopped() and self.monitor.stop.step == self.step)
         )
 
     def _epoch_batches(self) -> list[torch.Tensor]:
@@ -265,11 +334,14 @@ class Trainer:
             "step_time": step_times[-1],
             **{k: float(v) for k, v in logs.items()},
         }
+        self._write_metrics(record)
+        return record
+
+    def _write_metrics(self, record: dict) -> None:
         if self.run_dir is not None and self.fabric.is_global_zero:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             with open(self.run_dir / METRICS_NAME, "a") as handle:
                 handle.write(json.dumps(record) + "\n")
-        return record
 
     # ---------------------------------------------------------------------------------- checkpoint, resume
     @property
@@ -285,6 +357,9 @@ class Trainer:
         tensors.update(optim_tensors)
         if self.ema is not None:
             tensors.update({f"ema.{k}": v for k, v in self.ema.items()})
+        if self.monitor is not None:
+            monitor_tensors, monitor_meta = self.monitor.state_dict()
+            tensors.update({f"monitor.{k}": v for k, v in monitor_tensors.items()})
         tensors["rng.order"] = self.order_gen.get_state()
         tensors["rng.step"] = self.step_gen.get_state()
         meta = {
@@ -293,6 +368,8 @@ class Trainer:
             "optimizer": json.dumps(optim_meta),
             "format": "timevqvdm-train-checkpoint-1",
         }
+        if self.monitor is not None:
+            meta["monitor"] = monitor_meta
         save_tensors(self.checkpoint_path, tensors, metadata=meta)
 
     def _maybe_resume(self, resume: bool) -> int:
@@ -318,6 +395,9 @@ class Trainer:
         if self.ema is not None and any(k.startswith("ema.") for k in tensors):
             self.ema = {k[4:]: v.to(self.fabric.device) for k, v in tensors.items() if k.startswith("ema.")}
         self.step = int(meta["step"])
+        if self.monitor is not None and "monitor" in meta:
+            monitor_state = {k[8:]: v for k, v in tensors.items() if k.startswith("monitor.")}
+            self.monitor.load_state_dict(monitor_state, meta["monitor"])
         # The batch order continues from the saved generator state; a partly done epoch restarts shuffled.
         self.order_gen.set_state(tensors["rng.order"])
         self._restore_step_generator(tensors["rng.step"], path)

@@ -1,0 +1,160 @@
+"""Validation checks of validation-driven training: a `ValidationMonitor` per network, built from held-out data.
+
+Stage 1 is scored by its reconstruction loss on the held-out series. Each prior is scored by its denoising
+loss on the held-out latents at fixed (t, noise) draws and by a novelty check on a few fast samples: their
+copy share (`evaluation.memorisation`, the held-out part standing in for the real unseen series) and their
+FID to the held-out part and to the training part in the features of a random FCN (internally comparable
+across steps; not the protocol's trained FCN). The LF prior is checked on LF-band series (the HF prior is not
+trained yet), the HF prior on whole series drawn from both priors.
+
+This module wires both stages, as `model.py` does; the stage packages know nothing of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from timevqvdm.config import SamplingConfig, ValidationConfig
+from timevqvdm.data.split import proportional_labels
+from timevqvdm.diffusion import denoising_error, quasi_uniform_times
+from timevqvdm.diffusion.noise import gaussian
+from timevqvdm.evaluation.fcn import fcn_outputs
+from timevqvdm.evaluation.memorisation import memorisation
+from timevqvdm.evaluation.metrics import fid
+from timevqvdm.evaluation.protocol import random_feature_fcn
+from timevqvdm.prior import LatentPrior
+from timevqvdm.tokenizer import FrequencyTokenizer
+from timevqvdm.training.monitor import ValidationMonitor
+
+STOP_NOVELTY = "novelty"
+
+
+def tokenizer_monitor(
+    tokenizer: FrequencyTokenizer, val_split: dict[str, Tensor], cfg: ValidationConfig
+) -> ValidationMonitor:
+    """Stage 1: reconstruction loss on the held-out part's `split` outputs, minimised with patience."""
+    return ValidationMonitor(
+        lambda step: tokenizer.validation_loss(val_split),
+        every=cfg.stage1_every,
+        patience=cfg.stage1_patience,
+        min_delta=cfg.stage1_min_delta,
+    )
+
+
+@dataclass
+class HeldOut:
+    """One prior's held-out data and references.
+
+    z0 : (n_val, C, W) scaled latents of the held-out series; y : (n_val,) labels or None; cond : (n_val, Cc,
+    W') the HF prior's scaled LF latents, else None; x_train, x_val : (n, C, L) series in normalised units
+    of what this prior's samples decode to (the LF band for the LF prior, whole series for the HF prior);
+    class_counts : training-part class counts (empty when unlabelled), the labels novelty samples follow.
+    """
+
+    z0: Tensor
+    y: Tensor | None
+    cond: Tensor | None
+    x_train: np.ndarray
+    x_val: np.ndarray
+    class_counts: np.ndarray
+
+
+def prior_monitor(
+    prior: LatentPrior,
+    held_out: HeldOut,
+    draw_series: Callable[[int, Tensor | None, int], np.ndarray],
+    cfg: ValidationConfig,
+    *,
+    seed: int,
+) -> ValidationMonitor:
+    """Stage 2, one prior: denoising loss at fixed draws, kept only while the samples stay novel.
+
+    ``draw_series(n, y, seed) -> (n, C, L)`` samples this prior (with the trained LF prior for the HF
+    one) and decodes, in the units of ``held_out.x_train``.
+    """
+    denoise = _denoising_score(prior, held_out, cfg.denoising_draws, seed)
+    novelty = _novelty_score(held_out, draw_series, cfg.novelty_samples, seed)
+
+    def evaluate(step: int) -> dict[str, float]:
+        return {"val_loss": denoise(), **novelty(step)}
+
+    def too_many_copies(record: dict[str, float]) -> str | None:
+        if record["copy_share"] > cfg.copy_threshold:
+            return f"{STOP_NOVELTY}: copy share {record['copy_share']:.3f} > {cfg.copy_threshold}"
+        return None
+
+    return ValidationMonitor(
+        evaluate,
+        every=cfg.stage2_every,
+        patience=cfg.stage2_patience,
+        eligible=lambda record: record["copy_share"] <= cfg.copy_threshold,
+        halt=too_many_copies,
+    )
+
+
+def _denoising_score(prior: LatentPrior, held_out: HeldOut, draws: int, seed: int) -> Callable[[], float]:
+    """Mean denoising error over ``draws`` fixed (t, noise) draws per held-out latent, labels as given."""
+    generator = torch.Generator().manual_seed(seed)
+    n = len(held_out.z0)
+    z0 = held_out.z0.repeat(draws, 1, 1)
+    t = torch.cat([quasi_uniform_times(n, generator, "cpu") for _ in range(draws)])
+    eps = gaussian(z0.shape, generator=generator, device="cpu")
+    null = torch.full((n,), prior.null_class, dtype=torch.long)
+    y = (held_out.y if held_out.y is not None else null).repeat(draws)
+    cond = None if held_out.cond is None else held_out.cond.repeat(draws, 1, 1)
+
+    def score() -> float:
+        device = next(prior.parameters()).device
+        move = lambda v: None if v is None else v.to(device)  # noqa: E731
+        loss = denoising_error(
+            prior.network,
+            move(z0),
+            move(t),
+            move(eps),
+            y=move(y),
+            cond=move(cond),
+            prediction=prior.prediction,
+        )
+        return float(loss)
+
+    return score
+
+
+def _novelty_score(
+    held_out: HeldOut,
+    draw_series: Callable[[int, Tensor | None, int], np.ndarray],
+    n_samples: int,
+    seed: int,
+) -> Callable[[int], dict[str, float]]:
+    """Copy share and FIDs of ``n_samples`` fresh series (seeded from the step, so a resumed run redraws the
+    same ones)."""
+    fcn = random_feature_fcn(held_out.x_train, seed=seed)
+    feats_train, _ = fcn_outputs(fcn, held_out.x_train)
+    feats_val, _ = fcn_outputs(fcn, held_out.x_val)
+    labels = None
+    if len(held_out.class_counts):
+        labels = torch.from_numpy(proportional_labels(n_samples, held_out.class_counts))
+
+    def score(step: int) -> dict[str, float]:
+        x = draw_series(n_samples, labels, seed * 1_000_003 + step)
+        copies = memorisation(x, held_out.x_train, held_out.x_val)
+        feats, _ = fcn_outputs(fcn, x)
+        return {
+            "copy_share": copies["copy_share"],
+            "median_ratio": copies["median_ratio"],
+            "val_fid": fid(feats, feats_val),
+            "train_fid": fid(feats, feats_train),
+        }
+
+    return score
+
+
+def sampling_kwargs(sampling: SamplingConfig, steps: int) -> dict:
+    """The novelty check's sampler: the model's own settings, ``steps`` steps, no guidance (w = 1)."""
+    return {"steps": steps, "guidance": 1.0, "rescale": sampling.rescale, "t_max": sampling.t_max,
+            "sampler": sampling.sampler}  # fmt: skip

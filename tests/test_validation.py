@@ -1,0 +1,148 @@
+"""Validation-driven training end to end: the held-out part, the checks of each stage, the presets."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from timevqvdm import TimeVQVDM, get_preset, load_dataset
+from timevqvdm.config import TrainConfig
+from timevqvdm.data.split import split_validation, validation_indices
+from timevqvdm.diffusion import denoising_error, diffusion_loss, quasi_uniform_times
+from timevqvdm.diffusion.noise import gaussian
+from timevqvdm.tokenizer import build_tokenizer
+
+
+@pytest.mark.parametrize(
+    ("counts", "expected"),
+    [
+        ([8, 8], [2, 2]),  # a fifth of each class, rounded
+        ([10, 3, 1], [2, 1, 0]),  # at least one of a class that can spare one; a lone series stays
+        ([4, 4, 4, 4], [1, 1, 1, 1]),  # DiatomSizeReduction-sized: 16 series, 4 classes
+        ([50, 50], [10, 10]),
+    ],
+)
+def test_the_validation_part_is_stratified_by_the_documented_rule(counts, expected):
+    y = np.repeat(np.arange(len(counts)), counts)
+    np.random.default_rng(0).shuffle(y)
+    val = validation_indices(y, len(y), fraction=0.2, seed=0)
+    assert np.bincount(y[val], minlength=len(counts)).tolist() == expected
+    assert len(np.unique(val)) == len(val)
+
+
+def test_the_validation_part_has_two_series_at_least_and_refuses_what_cannot_spare_them():
+    assert len(validation_indices(None, 5, fraction=0.2)) == 2  # unlabelled: one class of 5 -> 1, topped up
+    with pytest.raises(ValueError, match="at least 4"):
+        validation_indices(None, 3)
+    with pytest.raises(ValueError, match="removing a class"):
+        validation_indices(np.array([0, 1, 2, 3]), 4)
+
+
+def test_split_is_disjoint_complete_and_identical_for_a_seed():
+    train = load_dataset("GunPoint", split="train")
+    part, held = split_validation(train, fraction=0.2, seed=3)
+    again_part, again_held = split_validation(train, fraction=0.2, seed=3)
+    assert np.array_equal(held.X, again_held.X) and np.array_equal(part.X, again_part.X)
+    rows = {x.tobytes() for x in train.X}
+    assert {x.tobytes() for x in part.X}.isdisjoint({x.tobytes() for x in held.X})
+    assert {x.tobytes() for x in part.X} | {x.tobytes() for x in held.X} == rows
+    assert (held.mean, held.std, held.classes) == (train.mean, train.std, train.classes)
+    other = split_validation(train, fraction=0.2, seed=4)[1]
+    assert not np.array_equal(other.X, held.X)
+
+
+def test_denoising_error_at_the_training_draws_is_the_training_loss():
+    torch.manual_seed(0)
+    net = torch.nn.Conv1d(2, 2, 3, padding=1)
+
+    def model(z, t, y, cond=None):
+        return net(z) * t[:, None, None]
+
+    z0 = torch.randn(6, 2, 8)
+    y = torch.zeros(6, dtype=torch.long)
+    loss = diffusion_loss(model, z0, y=y, generator=torch.Generator().manual_seed(5))
+    g = torch.Generator().manual_seed(5)
+    t = quasi_uniform_times(6, g, "cpu")
+    eps = gaussian(z0.shape, generator=g, device="cpu")
+    assert torch.equal(loss, denoising_error(model, z0, t, eps, y=y))
+
+
+def test_tokenizer_validation_loss_is_the_reconstruction_term_and_leaves_the_codebook():
+    cfg = get_preset("tiny")
+    torch.manual_seed(0)
+    tokenizer = build_tokenizer(64, 1, cfg.frequency, cfg.tokenizer).eval()
+    batch = tokenizer.split(torch.randn(5, 1, 64))
+    codebook = tokenizer.bands["lf"].quantizer.codebook.clone()
+    scores = tokenizer.validation_loss(batch, batch_size=2)  # chunked means equal the whole-batch mean
+    with torch.no_grad():
+        _, logs = tokenizer.training_loss(batch)
+    assert scores["val_recon_lf"] == pytest.approx(logs["recon_lf"], rel=1e-5)
+    assert scores["val_recon_hf"] == pytest.approx(logs["recon_hf"], rel=1e-5)
+    assert scores["val_loss"] == pytest.approx(scores["val_recon_lf"] + scores["val_recon_hf"])
+    assert torch.equal(tokenizer.bands["lf"].quantizer.codebook, codebook)
+
+
+def _monitored_tiny(**validation):
+    cfg = get_preset("tiny")
+    cfg.stage1 = TrainConfig(epochs=12, batch_size=32, checkpoint_every=4)
+    cfg.stage2 = TrainConfig(epochs=12, batch_size=32, checkpoint_every=4)
+    settings = dict(enabled=True, stage1_every=4, stage2_every=4, novelty_samples=16, novelty_steps=2)
+    settings.update(validation)
+    return cfg.replace(validation=dataclasses.replace(cfg.validation, **settings))
+
+
+@pytest.mark.slow
+def test_fit_holds_out_the_validation_part_and_records_every_check(tmp_path):
+    train = load_dataset("GunPoint", split="train")
+    cfg = _monitored_tiny(stage2_patience=100, copy_threshold=1.0)
+    model = TimeVQVDM(config=cfg, progress=False).fit(train, run_dir=tmp_path / "runs")
+    assert model.history["validation_split"] == {"n_train": 40, "n_val": 10}
+    stage1 = model.history["stage1"]
+    # 40 training series are two batches an epoch: 24 steps, scored every 4.
+    assert [r["step"] for r in stage1["validation"]][:2] == [4, 8]
+    assert stage1["stop"]["reason"] in ("plateau", "budget")
+    for name in ("stage2_lf", "stage2_hf"):
+        record = model.history[name]["validation"][0]
+        assert {"val_loss", "copy_share", "median_ratio", "val_fid", "train_fid"} <= set(record)
+        assert 0.0 <= record["copy_share"] <= 1.0
+    saved = TimeVQVDM.load(model.save(tmp_path / "model"))
+    assert saved.history["stage2_hf"]["stop"] == model.history["stage2_hf"]["stop"]
+
+
+@pytest.mark.slow
+def test_a_copy_threshold_of_zero_stops_each_prior_at_its_first_copy(tmp_path):
+    train = load_dataset("GunPoint", split="train")
+    cfg = _monitored_tiny(copy_threshold=-1.0)  # every sample set "copies": the first check halts
+    model = TimeVQVDM(config=cfg, progress=False).fit(train)
+    for name in ("stage2_lf", "stage2_hf"):
+        stop = model.history[name]["stop"]
+        assert stop["reason"] == "halt" and stop["step"] == 4 and "novelty" in stop["detail"]
+
+
+def test_paper_trains_its_fixed_budget_and_best_validates():
+    assert get_preset("paper").validation.enabled is False
+    assert get_preset("best").validation.enabled is True
+    train = load_dataset("GunPoint", split="train")
+    cfg = get_preset("tiny")  # validation off, as in paper
+    model = TimeVQVDM(config=cfg, progress=False).fit(train)
+    assert model.history["stage1"]["steps"] == 2 * 2  # 2 epochs of 2 batches of 32 (50 series)
+    assert "stop" not in model.history["stage1"] and "validation_split" not in model.history
+
+
+def test_validation_curves_are_drawn_with_the_stop_marked(tmp_path):
+    from timevqvdm.evaluation import plot_validation_curves
+
+    history = {
+        "stage1": {"validation": [{"step": s, "val_loss": 1.0 / s} for s in (10, 20, 30)],
+                   "stop": {"step": 30, "best_step": 20, "reason": "plateau"}},
+        "stage2_lf": {"validation": [{"step": s, "val_loss": 1.0, "copy_share": s / 100, "val_fid": 2.0}
+                                     for s in (10, 20)], "stop": {"step": 20, "best_step": 10}},
+        "validation_split": {"n_train": 8, "n_val": 2},
+    }  # fmt: skip
+    path = plot_validation_curves(history, tmp_path / "curves.png", copy_threshold=0.1)
+    assert path.stat().st_size > 1000 and path.read_bytes()[:4] == b"\x89PNG"
+    with pytest.raises(ValueError, match="without validation"):
+        plot_validation_curves({"stage1": {"steps": 3}}, tmp_path / "none.png")

@@ -1,0 +1,160 @@
+"""Validation-driven stopping: the monitor on crafted problems, inside the trainer, across a resume."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from timevqvdm.config import TrainConfig
+from timevqvdm.training import Trainer
+from timevqvdm.training.checkpoint import read_metadata
+from timevqvdm.training.monitor import STOP_BUDGET, STOP_HALT, STOP_PLATEAU, ValidationMonitor
+
+
+class Regression(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+
+    def training_loss(self, batch, generator):
+        loss = ((self.lin(batch["x"]).squeeze(-1) - batch["y"]) ** 2).mean()
+        return loss, {"mse": loss.item()}
+
+
+def _data(n=32, sign=1.0, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(n, 3, generator=g)
+    return {"x": x, "y": sign * (x @ torch.tensor([2.0, -1.0, 0.5]))}
+
+
+def _cfg(**kw):
+    base = dict(max_steps=200, batch_size=32, lr=0.05, accelerator="cpu", checkpoint_every=10, log_every=5)
+    base.update(kw)
+    return TrainConfig(**base)
+
+
+def _diverging_monitor(model, every=5, patience=3):
+    """Validation targets are the negated training targets: fitting the training data makes the validation
+    loss rise after the first steps, as in a model that starts to memorise."""
+    val = _data(16, sign=-1.0, seed=2)
+
+    def evaluate(step):
+        with torch.no_grad():
+            return {"val_loss": float(((model.lin(val["x"]).squeeze(-1) - val["y"]) ** 2).mean())}
+
+    return ValidationMonitor(evaluate, every=every, patience=patience)
+
+
+def test_the_monitor_stops_when_validation_loss_rises_and_keeps_the_best_weights(tmp_path):
+    torch.manual_seed(0)
+    model = Regression()
+    monitor = _diverging_monitor(model)
+    result = Trainer(model, _cfg(), tmp_path, progress=False, monitor=monitor).fit(_data())
+    losses = [r["val_loss"] for r in result.validation]
+    best = min(range(len(losses)), key=losses.__getitem__)
+    assert result.stop["reason"] == STOP_PLATEAU
+    assert result.steps == result.stop["step"] < 200  # stopped well before the budget
+    assert result.stop["step"] == result.validation[best]["step"] + 3 * 5  # patience 3, every 5
+    assert result.stop["best_step"] == result.validation[best]["step"]
+    assert torch.equal(model.lin.weight, monitor.best_state["lin.weight"])
+    # The validation records and the stop went to metrics.jsonl.
+    lines = [json.loads(line) for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in lines if r.get("event") == "validation"] == [
+        r["step"] for r in result.validation
+    ]
+    assert [r for r in lines if r.get("event") == "stop"] == [{"event": "stop", **result.stop}]
+
+
+def test_without_a_plateau_the_run_uses_its_budget():
+    torch.manual_seed(0)
+    model = Regression()
+    val = _data(16, seed=3)  # the same relation: the validation loss keeps falling
+
+    def evaluate(step):
+        with torch.no_grad():
+            return {"val_loss": float(((model.lin(val["x"]).squeeze(-1) - val["y"]) ** 2).mean())}
+
+    monitor = ValidationMonitor(evaluate, every=10, patience=50)
+    result = Trainer(model, _cfg(max_steps=60), None, progress=False, monitor=monitor).fit(_data())
+    assert result.steps == 60 and result.stop["reason"] == STOP_BUDGET
+
+
+def test_a_halt_stops_at_once_and_ineligible_evaluations_are_never_kept():
+    torch.manual_seed(0)
+    model = Regression()
+    scores = iter([5.0, 4.0, 3.0, 1.0, 0.5])
+    copies = iter([0.0, 0.05, 0.2, 0.05, 0.5])
+
+    def evaluate(step):
+        return {"val_loss": next(scores), "copy_share": next(copies)}
+
+    monitor = ValidationMonitor(
+        evaluate,
+        every=10,
+        patience=10,
+        eligible=lambda r: r["copy_share"] <= 0.1,
+        halt=lambda r: "copies" if r["copy_share"] > 0.3 else None,
+    )
+    result = Trainer(model, _cfg(), None, progress=False, monitor=monitor).fit(_data())
+    assert result.stop["reason"] == STOP_HALT and result.stop["step"] == 50
+    assert result.stop["best_step"] == 40  # 3.0 at step 30 was not eligible; 1.0 at step 40 was
+    assert [r["eligible"] for r in result.validation] == [1.0, 1.0, 0.0, 1.0, 0.0]
+
+
+def test_an_interrupted_run_resumed_stops_at_the_same_step(tmp_path):
+    def run(run_dir, interrupt_at=None, resume=False):
+        torch.manual_seed(0)
+        model = Regression()
+
+        def crash(trainer, record):
+            if record["step"] == interrupt_at:
+                raise RuntimeError("interrupted")
+
+        trainer = Trainer(
+            model, _cfg(), run_dir, progress=False, monitor=_diverging_monitor(model), callbacks=(crash,)
+        )
+        return trainer.fit(_data(), resume=resume), model
+
+    whole, whole_model = run(tmp_path / "whole")
+    assert whole.stop["reason"] == STOP_PLATEAU
+    with pytest.raises(RuntimeError, match="interrupted"):
+        run(tmp_path / "parts", interrupt_at=whole.stop["step"] - 5)  # after the best, before the stop
+    assert int(read_metadata(tmp_path / "parts" / "checkpoint.safetensors")["step"]) < whole.stop["step"]
+    resumed, resumed_model = run(tmp_path / "parts", resume=True)
+    assert resumed.resumed_from > 0
+    assert resumed.stop == whole.stop
+    assert resumed.validation == whole.validation
+    assert torch.equal(resumed_model.lin.weight, whole_model.lin.weight)
+    # Resuming a run the monitor has ended trains nothing more and keeps the same weights.
+    again, again_model = run(tmp_path / "parts", resume=True)
+    assert again.steps == whole.stop["step"] and torch.equal(again_model.lin.weight, whole_model.lin.weight)
+
+
+def test_ema_runs_are_scored_and_kept_on_their_averaged_weights():
+    torch.manual_seed(0)
+    model = Regression()
+    seen = []
+
+    def evaluate(step):
+        seen.append(model.lin.weight.detach().clone())
+        return {"val_loss": float(-step)}  # always improving: the last evaluation is kept
+
+    monitor = ValidationMonitor(evaluate, every=10, patience=5)
+    trainer = Trainer(model, _cfg(max_steps=30, ema_decay=0.9), None, progress=False, monitor=monitor)
+    trainer.fit(_data())
+    assert torch.equal(seen[-1], trainer.ema["lin.weight"])
+    assert torch.equal(model.lin.weight, trainer.ema["lin.weight"])
+    assert model.training is False
+
+
+def test_monitor_settings_are_checked():
+    with pytest.raises(ValueError, match="every"):
+        ValidationMonitor(lambda s: {}, every=0, patience=1)
+    with pytest.raises(ValueError, match="patience"):
+        ValidationMonitor(lambda s: {}, every=1, patience=0)
+    monitor = ValidationMonitor(lambda s: {"loss": 1.0}, every=1, patience=1)
+    with pytest.raises(KeyError, match="val_loss"):
+        monitor.update(1, dict)
