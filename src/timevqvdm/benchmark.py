@@ -55,7 +55,7 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from timevqvdm.config import get_preset
 from timevqvdm.data import TimeSeriesDataset, load_dataset
-from timevqvdm.evaluation import evaluate, published_results
+from timevqvdm.evaluation import evaluate, plot_validation_curves, published_results
 from timevqvdm.model import MODEL_JSON, TimeVQVDM
 from timevqvdm.training.checkpoint import atomic_write_bytes, load_json, save_json
 
@@ -204,6 +204,7 @@ def run_dataset(
         if not (source / MODEL_JSON).is_file():
             raise FileNotFoundError(f"{source}: no trained model to reuse (models_from={models_from})")
     model, train_timing = _train_or_load(train, settings, source, progress)
+    curves = _plot_validation(model, Path(out_dir) / "plots" / name)
 
     work = Path(out_dir) / "evaluation" / name
     timed = _TimedSampler(model, store=work / "samples")
@@ -236,11 +237,36 @@ def run_dataset(
         "environment": environment(model.device),
         "published": published_results(name),
         "model_dir": str(source if source != model_dir(out_dir, name) else Path("models") / name),
+        "validation": _validation_summary(model, curves, Path(out_dir)),
     }
     record = _finite(record)
     save_json(result_path(out_dir, name), record)
     shutil.rmtree(work, ignore_errors=True)  # the record holds everything the evaluation produced
     return record
+
+
+def _plot_validation(model: TimeVQVDM, folder: Path) -> Path | None:
+    """The held-out scores of a validation-trained model against step, stops marked (None otherwise)."""
+    if not model.config.validation.enabled:
+        return None
+    title = f"{model.data_info.name}: validation-driven training"
+    return plot_validation_curves(
+        model.history, folder / "validation_curves.png", copy_threshold=model.config.validation.copy_threshold,
+        title=title,
+    )  # fmt: skip
+
+
+def _validation_summary(model: TimeVQVDM, curves: Path | None, out_dir: Path) -> dict | None:
+    """Where each network stopped and why, the held-out split's size, and the curves' figure."""
+    if curves is None:
+        return None
+    history = model.history
+    stops = {name: entry.get("stop") for name, entry in history.items() if isinstance(entry, dict)}
+    return {
+        "split": history.get("validation_split"),
+        "stops": {name: stop for name, stop in stops.items() if stop},
+        "figure": str(curves.relative_to(out_dir)),
+    }
 
 
 def sampler_settings(preset: str, steps: int | None = None) -> dict[str, Any]:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -158,3 +162,16 @@ def test_monitor_settings_are_checked():
     monitor = ValidationMonitor(lambda s: {"loss": 1.0}, every=1, patience=1)
     with pytest.raises(KeyError, match="val_loss"):
         monitor.update(1, dict)
+
+
+def test_ddp_validates_once_on_rank_zero_and_every_rank_stops_together(tmp_path):
+    script = Path(__file__).with_name("monitor_ddp_script.py")
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).parents[2] / "src"))
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path)], env=env, capture_output=True, text=True, timeout=240
+    )
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    ranks = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
+    assert ranks[0]["evaluated"] and ranks[1]["evaluated"] == []
+    assert ranks[0]["steps"] == ranks[1]["steps"] == ranks[0]["stop"]["step"] < 200
+    assert ranks[0]["stop"]["reason"] == STOP_PLATEAU
