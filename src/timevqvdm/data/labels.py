@@ -13,11 +13,9 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from timevqvdm.data.errors import DataError
+from timevqvdm.data.raw import is_missing_text
 
 __all__ = ["canonical_label", "encode_labels"]
-
-# Cells that mean "no label"; they are rejected rather than turned into a class called "nan".
-_MISSING_LABELS = frozenset({"", "na", "nan", "none", "null"})
 
 
 def canonical_label(value: object) -> str | None:
@@ -34,7 +32,7 @@ def canonical_label(value: object) -> str | None:
         return str(bool(value))
     if isinstance(value, str):
         text = value.strip()
-        if text.lower() in _MISSING_LABELS:
+        if is_missing_text(text):  # rejected later rather than turned into a class called "nan"
             return None
         try:
             number = float(text)

@@ -15,12 +15,15 @@ import numpy as np
 
 from timevqvdm.data.errors import DataError
 
-__all__ = ["MIN_LENGTH", "RawSeries", "array_locator", "series_lengths"]
+__all__ = ["MIN_LENGTH", "RawSeries", "array_locator", "is_missing_text", "series_lengths"]
 
 logger = logging.getLogger(__name__)
 
 # The tokenizer's STFT uses an 8-point window (n_fft = 8); a shorter series has no spectrogram.
 MIN_LENGTH = 8
+
+# Text that stands for "no value", in a value cell or a label cell, compared after stripping and lower-casing.
+_MISSING_TEXT = ("", "na", "n/a", "nan", "none", "null")
 
 Locator = Callable[[int, int, int], str]
 
@@ -54,6 +57,13 @@ class RawSeries:
     locate: Locator
     locate_label: Callable[[int], str]
     missing_hint: str = ""
+
+
+def is_missing_text(text: np.ndarray | str) -> np.ndarray | bool:
+    """True where ``text`` (one string or an array of strings, any shape) spells a missing value."""
+    if isinstance(text, str):
+        return text.strip().lower() in _MISSING_TEXT
+    return np.isin(np.char.lower(np.char.strip(np.asarray(text, dtype=str))), _MISSING_TEXT)
 
 
 def array_locator(source: str, ndim: int = 3) -> Locator:

@@ -16,7 +16,7 @@ import numpy as np
 
 from timevqvdm.data.dataset import raw_from_arrays
 from timevqvdm.data.errors import DataError, DataFileNotFoundError
-from timevqvdm.data.raw import RawSeries
+from timevqvdm.data.raw import RawSeries, is_missing_text
 
 __all__ = [
     "DELIMITED_SUFFIXES",
@@ -33,11 +33,7 @@ logger = logging.getLogger(__name__)
 LabelColumn = int | str | None
 
 DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
-# Cells that stand for a missing value, compared after lower-casing and stripping.
-_MISSING_CELLS = ("", "nan", "na", "n/a", "null")
 _LABEL_HINT = " If this column holds class labels, pass label_column=<its 0-based index or header name>."
-# Exact spellings replaced in one vectorised pass; anything else is checked cell by cell.
-_MISSING_SPELLINGS = ("", "nan", "NaN", "NAN", "NA", "na", "N/A", "n/a", "null", "NULL")
 
 
 def require_file(path: Path) -> None:
@@ -143,7 +139,7 @@ def _is_number(cell: str) -> bool:
     try:
         float(cell)
     except ValueError:
-        return cell.strip().lower() in _MISSING_CELLS
+        return bool(is_missing_text(cell))
     return True
 
 
@@ -187,7 +183,7 @@ def _parse_cells(cells: np.ndarray, where: Callable[[int, int], str], hint: str)
         return cells.astype(np.float64)  # fast path: every cell is a number or "NaN"
     except ValueError:
         pass
-    text = np.where(np.isin(cells, _MISSING_SPELLINGS), "nan", cells)
+    text = np.where(is_missing_text(cells), "nan", cells)
     try:
         return text.astype(np.float64)
     except ValueError:
@@ -203,7 +199,7 @@ def _cell_to_float(cell: str, where: Callable[[], str], hint: str) -> float:
     try:
         return float(cell)
     except ValueError:
-        if cell.strip().lower() in _MISSING_CELLS:
+        if is_missing_text(cell):
             return np.nan
     raise DataError(f"{where()}: '{cell}' is not a number. Fix or remove the cell.{hint}")
 
