@@ -208,8 +208,10 @@ def test_bad_numpy_files(tmp_path, rng):
         DataError, match=r"gap.npy: X\[1, 2\] \(series 1, time step 2, 0-based\): missing value"
     ):
         load_dataset(tmp_path / "gap.npy")
-    with pytest.raises(DataError, match=r"label_column and delimiter apply to CSV/TSV/Parquet files only"):
+    with pytest.raises(DataError, match=r"gap.npy: label_column applies to CSV/TSV/Parquet files only"):
         load_dataset(tmp_path / "gap.npy", label_column=0)
+    with pytest.raises(DataError, match=r"gap.npy: delimiter and encoding apply to CSV/TSV files only"):
+        load_dataset(tmp_path / "gap.npy", encoding="latin-1")
 
 
 def test_bad_parquet_cell_names_row_and_column(tmp_path, rng):
@@ -234,3 +236,46 @@ def test_parquet_missing_label_names_row_and_column(tmp_path, rng):
         DataError, match=r"labels.parquet: row 2 \(1-based\), column 'kind': missing class label"
     ):
         load_dataset(tmp_path / "labels.parquet", label_column="kind")
+
+
+# ---------------------------------------------------------------------- encodings
+
+
+def test_latin1_file_is_a_data_error_naming_the_line_and_loads_with_its_encoding(tmp_path, rng):
+    lines = _csv_lines(_rows(rng), ["café", "thé", "café", "thé"], header=["boisson", *map(str, range(10))])
+    path = tmp_path / "latin.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin.csv: line 2: byte 0xe9 is not valid UTF-8 text.*encoding="):
+        load_dataset(path, label_column="boisson")
+    data = load_dataset(path, label_column="boisson", encoding="latin-1")
+    assert data.classes == ["café", "thé"] and data.X.shape == (4, 1, 10)
+
+
+def test_utf8_with_byte_order_mark_loads(tmp_path, rng):
+    lines = _csv_lines(_rows(rng), ["a", "b", "a", "b"], header=["label", *map(str, range(10))])
+    path = tmp_path / "bom.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8-sig"))
+    assert load_dataset(path, label_column="label").classes == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"binary.csv: line 1: byte 0x89 is not valid UTF-8"),
+        (b"1,2,3\n4,5,\x006\n", r"binary.csv: line 2: NUL character, so this is not CSV/TSV text"),
+        ("1,2\n3,4\n".encode("utf-16-le"), r"binary.csv: line 1: NUL character"),
+    ],
+    ids=["png", "nul", "utf-16"],
+)
+def test_binary_file_is_a_data_error_naming_the_file(tmp_path, content, message):
+    (tmp_path / "binary.csv").write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_dataset(tmp_path / "binary.csv")
+
+
+def test_unknown_encoding_and_encoding_for_a_dataset_name(tmp_path, rng, ucr_root):
+    path = _write_csv(tmp_path / "plain.csv", _csv_lines(_rows(rng)))
+    with pytest.raises(DataError, match=r"plain.csv: unknown encoding 'klingon'"):
+        load_dataset(path, encoding="klingon")
+    with pytest.raises(DataError, match=r"Toy: label_column, delimiter and encoding apply to"):
+        load_dataset("Toy", ucr_root=ucr_root, encoding="latin-1")

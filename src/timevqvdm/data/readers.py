@@ -8,6 +8,7 @@ same number of fields, so a forgotten value is never mistaken for padding.
 from __future__ import annotations
 
 import csv
+import io
 import logging
 from collections.abc import Callable
 from pathlib import Path
@@ -33,6 +34,10 @@ logger = logging.getLogger(__name__)
 LabelColumn = int | str | None
 
 DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
+_ENCODING_HINT = (
+    "If it is text in another encoding, pass encoding= with its name (e.g. 'latin-1', 'cp1252', 'utf-16'); "
+    "otherwise save the data as CSV/TSV text."
+)
 _LABEL_HINT = " If this column holds class labels, pass label_column=<its 0-based index or header name>."
 
 
@@ -54,6 +59,7 @@ def read_delimited(
     delimiter: str | None = None,
     header: bool | None = None,
     name: str | None = None,
+    encoding: str | None = None,
 ) -> RawSeries:
     """Read a wide CSV/TSV file: one series per row.
 
@@ -71,10 +77,14 @@ def read_delimited(
         a value column (or when ``label_column`` is a name).
     name : str, optional
         Dataset name; the file stem by default.
+    encoding : str, optional
+        Text encoding (a Python codec name such as ``"latin-1"``); UTF-8 with or without a byte-order mark
+        by default. Bytes that do not decode are a :class:`DataError` naming the line.
     """
     require_file(path)
-    delimiter = delimiter or _guess_delimiter(path)
-    rows, line_numbers = _read_rows(path, delimiter)
+    text = _read_text(path, encoding)
+    delimiter = delimiter or _guess_delimiter(path, text)
+    rows, line_numbers = _split_rows(path, text, delimiter)
     if not rows:
         raise DataError(f"{path}: the file is empty; it needs at least 2 series, one per row.")
     note = ""
@@ -108,30 +118,49 @@ def read_delimited(
     )
 
 
-def _guess_delimiter(path: Path) -> str:
+def _read_text(path: Path, encoding: str | None) -> str:
+    """The whole file as text; undecodable bytes or NUL characters are a :class:`DataError`."""
+    data = path.read_bytes()
+    codec = encoding or "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheets write
+    try:
+        text = data.decode(codec)
+    except LookupError:
+        raise DataError(
+            f"{path}: unknown encoding {encoding!r}; give a Python codec name such as 'latin-1' or 'cp1252'."
+        ) from None
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DataError(
+            f"{path}: line {line}: byte 0x{data[error.start]:02x} is not valid {encoding or 'UTF-8'} text. "
+            f"{_ENCODING_HINT}"
+        ) from None
+    if "\0" in text:
+        # Binary files (and UTF-16 read as UTF-8) decode without error but hold NUL characters.
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise DataError(f"{path}: line {line}: NUL character, so this is not CSV/TSV text. {_ENCODING_HINT}")
+    return text
+
+
+def _guess_delimiter(path: Path, text: str) -> str:
     if path.suffix.lower() == ".tsv":
         return "\t"
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        first = handle.readline()
+    first = text.split("\n", 1)[0]
     # The separator that splits the first line most often; a single column needs none.
     counts = {sep: first.count(sep) for sep in (",", "\t", ";")}
     best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 
-def _read_rows(path: Path, delimiter: str) -> tuple[list[list[str]], list[int]]:
+def _split_rows(path: Path, text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
     rows, line_numbers = [], []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        try:
-            for row in reader:
-                if len(row) > 1 or (row and row[0].strip()):  # blank lines separate nothing
-                    rows.append(row)
-                    line_numbers.append(reader.line_num)
-        except csv.Error as error:
-            raise DataError(f"{path}: line {reader.line_num}: cannot parse the file ({error}).") from None
-        except UnicodeDecodeError as error:
-            raise DataError(f"{path}: not a text file ({error}); expected CSV/TSV text.") from None
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for row in reader:
+            if len(row) > 1 or (row and row[0].strip()):  # blank lines separate nothing
+                rows.append(row)
+                line_numbers.append(reader.line_num)
+    except csv.Error as error:
+        raise DataError(f"{path}: line {reader.line_num}: cannot parse the file ({error}).") from None
     return rows, line_numbers
 
 

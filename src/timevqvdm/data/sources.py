@@ -71,12 +71,13 @@ def resolve_source(
     ucr_root: str | os.PathLike[str] | None = None,
     label_column: LabelColumn = None,
     delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> Source:
     """Decide what ``source`` is (file, folder or dataset name) and return its reader."""
     path = Path(source).expanduser()
     if path.is_file():
-        return _file_source(path, label_column, delimiter)
-    _reject_file_options(str(source), label_column, delimiter)
+        return _file_source(path, label_column, delimiter, encoding)
+    _reject_file_options(str(source), label_column, delimiter, encoding)
     if path.is_dir():
         return ucr_folder_source(path)
     if isinstance(source, os.PathLike) or _looks_like_path(str(source)):
@@ -91,32 +92,40 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or os.sep in text or text.lower().endswith(_FILE_SUFFIXES)
 
 
-def _reject_file_options(source: str, label_column: LabelColumn, delimiter: str | None) -> None:
+def _reject_file_options(
+    source: str, label_column: LabelColumn, delimiter: str | None, encoding: str | None
+) -> None:
     # UCR folders and named datasets have a fixed layout; an option that cannot apply is a mistake.
-    if label_column is not None or delimiter is not None:
+    if label_column is not None or delimiter is not None or encoding is not None:
         raise DataError(
-            f"{source}: label_column and delimiter apply to CSV/TSV/Parquet files only; UCR datasets "
-            f"always have the label in the first column."
+            f"{source}: label_column, delimiter and encoding apply to CSV/TSV/Parquet files only; UCR "
+            f"datasets always have the label in the first column."
         )
 
 
 # ---------------------------------------------------------------------- user files
 
 
-def _file_source(path: Path, label_column: LabelColumn, delimiter: str | None) -> Source:
+def _file_source(
+    path: Path, label_column: LabelColumn, delimiter: str | None, encoding: str | None
+) -> Source:
     suffix = path.suffix.lower()
     if suffix in DELIMITED_SUFFIXES:
         return Source(
             path.stem,
-            lambda split: read_delimited(path, label_column=label_column, delimiter=delimiter),
+            lambda split: read_delimited(
+                path, label_column=label_column, delimiter=delimiter, encoding=encoding
+            ),
             has_splits=False,
         )
+    if delimiter is not None or encoding is not None:
+        raise DataError(f"{path}: delimiter and encoding apply to CSV/TSV files only.")
     if suffix in _PARQUET_SUFFIXES:
         return Source(
             path.stem, lambda split: read_parquet(path, label_column=label_column), has_splits=False
         )
-    if label_column is not None or delimiter is not None:
-        raise DataError(f"{path}: label_column and delimiter apply to CSV/TSV/Parquet files only.")
+    if label_column is not None:
+        raise DataError(f"{path}: label_column applies to CSV/TSV/Parquet files only.")
     if suffix in _NUMPY_SUFFIXES:
         return Source(path.stem, lambda split: read_numpy(path), has_splits=False)
     if suffix == ".ts":
