@@ -279,3 +279,82 @@ def test_unknown_encoding_and_encoding_for_a_dataset_name(tmp_path, rng, ucr_roo
         load_dataset(path, encoding="klingon")
     with pytest.raises(DataError, match=r"Toy: label_column, delimiter and encoding apply to"):
         load_dataset("Toy", ucr_root=ucr_root, encoding="latin-1")
+
+
+# ---------------------------------------------------------------------- column types
+
+
+def _table_with(rng, column, name="extra"):
+    table = pd.DataFrame(_rows(rng), columns=[f"t{j}" for j in range(10)])
+    table.insert(3, name, column)
+    return table
+
+
+@pytest.mark.parametrize(
+    ("column", "dtype"),
+    [
+        (pd.date_range("2024-01-01", periods=4), r"datetime64\[\w+\]"),
+        ([True, False, True, True], "bool"),
+        (pd.array([True, None, False, True], dtype="boolean"), "boolean"),
+        (pd.Categorical(["a", "b", "a", "b"]), "category"),
+        (pd.to_timedelta([1, 2, 3, 4], unit="s"), r"timedelta64\[\w+\]"),
+    ],
+    ids=["datetime", "bool", "nullable-bool", "category", "timedelta"],
+)
+def test_parquet_column_of_another_type_is_refused_by_name(tmp_path, rng, column, dtype):
+    _table_with(rng, column).to_parquet(tmp_path / "typed.parquet")
+    with pytest.raises(
+        DataError, match=rf"typed.parquet: column 'extra' has type {dtype} \(row 1: .*\), not numbers"
+    ):
+        load_dataset(tmp_path / "typed.parquet")
+
+
+def test_parquet_bool_or_datetime_label_column_is_allowed(tmp_path, rng):
+    _table_with(rng, [True, False, True, True], name="flag").to_parquet(tmp_path / "flag.parquet")
+    data = load_dataset(tmp_path / "flag.parquet", label_column="flag")
+    assert (
+        data.X.shape == (4, 1, 10) and data.classes == ["False", "True"] and data.y.tolist() == [1, 0, 1, 1]
+    )
+    when = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-02"])
+    _table_with(rng, when, name="day").to_parquet(tmp_path / "day.parquet")
+    data = load_dataset(tmp_path / "day.parquet", label_column="day")
+    assert data.length == 10 and data.n_classes == 2 and data.classes[0].startswith("2024-01-01")
+
+
+def test_parquet_text_and_decimal_columns_are_read_as_numbers(tmp_path, rng):
+    from decimal import Decimal
+
+    values = _rows(rng)
+    table = pd.DataFrame(values, columns=[f"t{j}" for j in range(10)])
+    table["t2"] = [str(v) for v in values[:, 2]]  # a text column of numbers, as from a spreadsheet
+    table["t5"] = [Decimal(str(v)) for v in values[:, 5]]
+    table.to_parquet(tmp_path / "text.parquet")
+    data = load_dataset(tmp_path / "text.parquet")
+    np.testing.assert_allclose(data.to_original_units(data.X[:, 0]), values, rtol=1e-5, atol=1e-5)
+    table["t5"] = [b"x", b"y", b"z", b"w"]
+    table.to_parquet(tmp_path / "bytes.parquet")
+    with pytest.raises(DataError, match=r"bytes.parquet: column 't5' has type bytes \(row 1: 'b'x''\)"):
+        load_dataset(tmp_path / "bytes.parquet")
+
+
+@pytest.mark.parametrize(
+    "column",
+    [["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], ["True", "False", "True", "True"]],
+    ids=["date", "bool"],
+)
+def test_csv_text_column_is_refused_as_a_column(tmp_path, rng, column):
+    header = ["when", *(f"t{j}" for j in range(10))]
+    path = _write_csv(tmp_path / "typed.csv", _csv_lines(_rows(rng), column, header=header))
+    with pytest.raises(
+        DataError,
+        match=rf"typed.csv: line 2, column 1 \('when'\): '{column[0]}' is not a number, and neither is any "
+        r"other cell of this column. Remove the column. If this column holds class labels, pass label_column",
+    ):
+        load_dataset(path)
+    assert load_dataset(path, label_column="when").n_classes == len(set(column))
+
+
+def test_numpy_bool_array_is_refused(tmp_path):
+    np.save(tmp_path / "flags.npy", np.eye(10, dtype=bool)[:3])
+    with pytest.raises(DataError, match=r"flags.npy: X must hold real numbers; got dtype bool"):
+        load_dataset(tmp_path / "flags.npy")

@@ -301,7 +301,8 @@ def _numeric_array(X: Any, *, what: str, source: str) -> np.ndarray:
         raise DataError(
             f"{source}: {what} is ragged ({error}). Pad shorter series with trailing NaN to one length."
         ) from None
-    if array.dtype.kind not in "biuf":
+    # Booleans are flags, not measurements: a bool array is refused like a bool column of a table.
+    if array.dtype.kind not in "iuf":
         raise DataError(
             f"{source}: {what} must hold real numbers; got dtype {array.dtype}. Convert it to float "
             f"(pad shorter series with trailing NaN)."

@@ -164,17 +164,9 @@ def _split_rows(path: Path, text: str, delimiter: str) -> tuple[list[list[str]],
     return rows, line_numbers
 
 
-def _is_number(cell: str) -> bool:
-    try:
-        float(cell)
-    except ValueError:
-        return bool(is_missing_text(cell))
-    return True
-
-
 def _looks_like_header(first_row: list[str], label_column: LabelColumn) -> bool:
     label = None if label_column is None else int(label_column) % max(len(first_row), 1)  # type: ignore[arg-type]
-    return any(not _is_number(cell) for j, cell in enumerate(first_row) if j != label)
+    return any(not (_parses(cell) or is_missing_text(cell)) for j, cell in enumerate(first_row) if j != label)
 
 
 def _reject_ragged(
@@ -217,27 +209,42 @@ def _parse_cells(cells: np.ndarray, where: Callable[[int, int], str], hint: str)
         return text.astype(np.float64)
     except ValueError:
         pass
-    # Slow path, only for files with an odd cell: convert one by one to name the first bad cell.
-    values = np.empty(cells.shape, dtype=np.float64)
-    for (i, j), cell in np.ndenumerate(cells):
-        values[i, j] = _cell_to_float(cell, lambda i=i, j=j: where(i, j), hint)
-    return values
+    # Slow path, only for files with an odd cell: the leftmost column with one, and its first bad cell.
+    for j in range(text.shape[1]):
+        bad = [i for i, cell in enumerate(text[:, j]) if not _parses(cell)]
+        if bad:
+            all_text = len(bad) == np.count_nonzero(text[:, j] != "nan")
+            raise DataError(_not_a_number(where(bad[0], j), cells[bad[0], j], all_text, hint))
+    return np.vectorize(float, otypes=[np.float64])(text)
 
 
-def _cell_to_float(cell: str, where: Callable[[], str], hint: str) -> float:
+def _parses(cell: str) -> bool:
     try:
-        return float(cell)
+        float(cell)
     except ValueError:
-        if is_missing_text(cell):
-            return np.nan
-    raise DataError(f"{where()}: '{cell}' is not a number. Fix or remove the cell.{hint}")
+        return False
+    return True
+
+
+def _not_a_number(where: str, cell: object, whole_column: bool, hint: str) -> str:
+    if whole_column:
+        return (
+            f"{where}: '{cell}' is not a number, and neither is any other cell of this column. Remove the "
+            f"column.{hint}"
+        )
+    return f"{where}: '{cell}' is not a number. Fix or remove the cell.{hint}"
 
 
 # ---------------------------------------------------------------------- Parquet
 
 
 def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | None = None) -> RawSeries:
-    """Read a wide Parquet table: one series per row, columns are time steps plus an optional label."""
+    """Read a wide Parquet table: one series per row, columns are time steps plus an optional label.
+
+    Value columns must hold real numbers (integer or float types), or text that parses as numbers; a
+    bool, datetime, category or other column is a :class:`DataError` naming it, unless it is the label
+    column.
+    """
     import pandas as pd
 
     require_file(path)
@@ -252,9 +259,11 @@ def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | No
     def where(i: int, column: int) -> str:
         return f"{path}: row {i + 1} (1-based), column '{columns[column]}'"
 
+    hint = "" if label_index is not None else _LABEL_HINT
     values = np.empty((len(table), len(value_columns)), dtype=np.float64)
     for k, j in enumerate(value_columns):
-        values[:, k] = _numeric_column(table.iloc[:, j], lambda i, j=j: where(i, j))
+        column = f"{path}: column '{columns[j]}'"
+        values[:, k] = _numeric_column(table.iloc[:, j], lambda i, j=j: where(i, j), column, hint)
     return RawSeries(
         values=values[:, None, :],
         labels=None
@@ -267,17 +276,25 @@ def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | No
     )
 
 
-def _numeric_column(column, where) -> np.ndarray:
+def _numeric_column(column, where: Callable[[int], str], name: str, hint: str) -> np.ndarray:
+    """One value column as float64 (NaN = missing); a column of another type names itself."""
     import pandas as pd
 
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+    types = pd.api.types
+    dtype = column.dtype
+    if types.is_numeric_dtype(dtype) and not (types.is_bool_dtype(dtype) or types.is_complex_dtype(dtype)):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    parsed = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero(parsed.isna().to_numpy() & column.notna().to_numpy())
-    if len(bad):
-        hint = " If this column holds class labels, pass label_column=<its name or 0-based index>."
-        raise DataError(f"{where(int(bad[0]))}: '{column.iloc[bad[0]]}' is not a number.{hint}")
-    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    # Object columns: pyarrow gives text, Decimal or bytes (a Parquet column has one type, never a mix).
+    kind = types.infer_dtype(column, skipna=True)
+    if kind in ("string", "empty"):
+        text = column.to_numpy(dtype=object, na_value="nan").astype(str)[:, None]  # (n, 1)
+        return _parse_cells(text, lambda i, j: where(i), hint)[:, 0]
+    if kind == "decimal":
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    first = np.flatnonzero(column.notna().to_numpy())
+    example = f" (row {first[0] + 1}: '{column.iloc[first[0]]}')" if len(first) else ""
+    described = kind if types.is_object_dtype(dtype) else dtype
+    raise DataError(f"{name} has type {described}{example}, not numbers. Remove the column.{hint}")
 
 
 # ---------------------------------------------------------------------- NumPy
