@@ -17,16 +17,19 @@ import numpy as np
 
 from timevqvdm.data.dataset import raw_from_arrays
 from timevqvdm.data.errors import DataError, DataFileNotFoundError
+from timevqvdm.data.labels import label_as_number
 from timevqvdm.data.raw import RawSeries, is_missing_text
 
 __all__ = [
     "DELIMITED_SUFFIXES",
     "LabelColumn",
+    "is_ucr_file",
     "pad_with_nan",
     "read_delimited",
     "read_numpy",
     "read_parquet",
     "read_ts",
+    "read_ucr_tsv",
 ]
 
 logger = logging.getLogger(__name__)
@@ -37,6 +40,11 @@ DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
 _ENCODING_HINT = (
     "If it is text in another encoding, pass encoding= with its name (e.g. 'latin-1', 'cp1252', 'utf-16'); "
     "otherwise save the data as CSV/TSV text."
+)
+_UCR_SPLITS = ("_TRAIN", "_TEST")
+_UCR_MISSING_HINT = (
+    " The UCR archive ships gap-free versions of such datasets in its folder "
+    "'Missing_value_and_variable_length_datasets_adjusted'; point at that dataset folder instead."
 )
 _LABEL_HINT = " If this column holds class labels, pass label_column=<its 0-based index or header name>."
 
@@ -116,6 +124,27 @@ def read_delimited(
         locate=lambda i, c, t: where(i, value_columns[t]),
         locate_label=lambda i: where(i, label_index),  # type: ignore[arg-type]
     )
+
+
+def is_ucr_file(path: Path) -> bool:
+    """True for a file named like the UCR archive's ``<Name>_TRAIN.tsv`` or ``<Name>_TEST.tsv``."""
+    return path.suffix.lower() == ".tsv" and path.stem.upper().endswith(_UCR_SPLITS)
+
+
+def read_ucr_tsv(
+    path: Path, *, name: str | None = None, delimiter: str | None = None, encoding: str | None = None
+) -> RawSeries:
+    """Read a UCR 2018 ``.tsv`` file: tab-separated, no header, the class label (a number) first.
+
+    Shorter series end in ``NaN``; labels such as ``1.0000000e+00`` and ``1`` are the class ``"1"``
+    (:func:`~timevqvdm.data.labels.label_as_number`). The length counts time steps only, without the label.
+    """
+    raw = read_delimited(
+        path, label_column=0, delimiter=delimiter or "\t", header=False, name=name, encoding=encoding
+    )
+    raw.labels = np.array([label_as_number(label) for label in raw.labels], dtype=object)  # type: ignore[union-attr]
+    raw.missing_hint = _UCR_MISSING_HINT
+    return raw
 
 
 def _read_text(path: Path, encoding: str | None) -> str:

@@ -22,11 +22,13 @@ from timevqvdm.data.raw import RawSeries
 from timevqvdm.data.readers import (
     DELIMITED_SUFFIXES,
     LabelColumn,
+    is_ucr_file,
     pad_with_nan,
     read_delimited,
     read_numpy,
     read_parquet,
     read_ts,
+    read_ucr_tsv,
 )
 
 __all__ = ["UCR_ROOT_ENV", "Source", "list_datasets", "resolve_source"]
@@ -40,10 +42,6 @@ _NUMPY_SUFFIXES = (".npy", ".npz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _FILE_SUFFIXES = (*DELIMITED_SUFFIXES, *_NUMPY_SUFFIXES, *_PARQUET_SUFFIXES, ".ts")
 _PROBE_TIMEOUT_S = 3.0
-_UCR_MISSING_HINT = (
-    " The UCR archive ships gap-free versions of such datasets in its folder "
-    "'Missing_value_and_variable_length_datasets_adjusted'; point at that dataset folder instead."
-)
 
 
 @dataclass(frozen=True)
@@ -110,6 +108,12 @@ def _file_source(
     path: Path, label_column: LabelColumn, delimiter: str | None, encoding: str | None
 ) -> Source:
     suffix = path.suffix.lower()
+    if is_ucr_file(path) and label_column in (None, 0):
+        return Source(
+            path.stem,
+            lambda split: read_ucr_tsv(path, delimiter=delimiter, encoding=encoding),
+            has_splits=False,
+        )
     if suffix in DELIMITED_SUFFIXES:
         return Source(
             path.stem,
@@ -144,10 +148,7 @@ def ucr_folder_source(folder: Path) -> Source:
         stem = folder / f"{name}_{split.upper()}"
         tsv, ts = stem.with_suffix(".tsv"), stem.with_suffix(".ts")
         if tsv.is_file():
-            # UCR 2018 files: tab-separated, label first, no header, NaN after shorter series.
-            raw = read_delimited(tsv, label_column=0, delimiter="\t", header=False, name=name)
-            raw.missing_hint = _UCR_MISSING_HINT
-            return raw
+            return read_ucr_tsv(tsv, name=name)
         if ts.is_file():
             return read_ts(ts, name=name)
         raise DataFileNotFoundError(
