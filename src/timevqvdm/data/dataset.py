@@ -16,7 +16,7 @@ import numpy as np
 
 from timevqvdm.data.errors import DataError
 from timevqvdm.data.labels import encode_labels
-from timevqvdm.data.raw import RawSeries, array_locator, series_lengths
+from timevqvdm.data.raw import RawSeries, array_locator, check_float32_precision, series_lengths
 
 __all__ = ["Stats", "TimeSeriesDataset", "build_dataset"]
 
@@ -342,6 +342,7 @@ def build_dataset(
         if stats is not None
         else compute_stats(raw.values, source=raw.source)
     )
+    check_float32_precision(raw, mean)
     y, names = _encode(raw, classes, classes_from)
     length = max(int(lengths.max()), min_length)
     X = np.zeros((raw.values.shape[0], raw.values.shape[1], length), dtype=np.float32)
