@@ -84,6 +84,18 @@ def test_numpy_files(tmp_path, rng):
     assert load_dataset(tmp_path / "x_only.npz").y is None
 
 
+def test_npz_with_class_names_and_codes_as_written_by_sample(tmp_path, rng):
+    X = rng.standard_normal((4, 12))
+    np.savez(tmp_path / "samples.npz", X=X, y=np.array([1, 1, 1, 1]), classes=np.array(["1", "2"]))
+    data = load_dataset(tmp_path / "samples.npz")  # code 1 is the class "2", even when it is the only one
+    assert data.classes == ["2"] and data.y.tolist() == [0, 0, 0, 0]
+    np.savez(tmp_path / "bad.npz", X=X, y=np.array([0, 2, 1, 0]), classes=np.array(["a", "b"]))
+    with pytest.raises(
+        DataError, match=r"bad.npz: with an array 'classes' \(2 names\), 'y' must hold integer"
+    ):
+        load_dataset(tmp_path / "bad.npz")
+
+
 def test_parquet_wide_table(tmp_path, rng):
     values = _rows(rng)
     values[2, 8:] = np.nan  # a shorter series

@@ -330,10 +330,11 @@ def _numeric_column(column, where: Callable[[int], str], name: str, hint: str) -
 
 
 def read_numpy(path: Path, *, name: str | None = None) -> RawSeries:
-    """Read ``.npy`` (the array X) or ``.npz`` (arrays ``X`` and optional ``y``).
+    """Read ``.npy`` (the array X) or ``.npz`` (arrays ``X``, optional ``y`` and optional ``classes``).
 
-    X has shape (n, L) or (n, C, L); trailing NaN marks a shorter series. Pickled object arrays are
-    refused, since loading them could run code.
+    X has shape (n, L) or (n, C, L); trailing NaN marks a shorter series. ``y`` holds raw labels, or,
+    when ``classes`` (class names, as ``timevqvdm sample`` writes) is present, integer codes into it.
+    Pickled object arrays are refused, since loading them could run code.
     """
     require_file(path)
     try:
@@ -359,7 +360,23 @@ def _numpy_arrays(path: Path, loaded) -> tuple[np.ndarray, np.ndarray | None]:
     keys = list(loaded.keys())
     if "X" not in keys:
         raise DataError(f"{path}: an .npz file needs an array named 'X' (and optionally 'y'); found {keys}.")
-    return loaded["X"], loaded["y"] if "y" in keys else None
+    y = loaded["y"] if "y" in keys else None
+    if y is not None and "classes" in keys:
+        y = _names_of_codes(path, y, loaded["classes"])
+    return loaded["X"], y
+
+
+def _names_of_codes(path: Path, codes: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    classes = classes.ravel()
+    codes = codes.ravel()
+    if codes.dtype.kind not in "iu" or (len(codes) and not 0 <= codes.min() <= codes.max() < len(classes)):
+        raise DataError(
+            f"{path}: with an array 'classes' ({len(classes)} names), 'y' must hold integer codes "
+            f"0..{len(classes) - 1}; got dtype {codes.dtype}"
+            + (f", values {codes.min()}..{codes.max()}" if codes.dtype.kind in "iu" and len(codes) else "")
+            + ". Drop 'classes' to give the labels themselves in 'y'."
+        )
+    return classes[codes]
 
 
 # ---------------------------------------------------------------------- aeon .ts
