@@ -81,8 +81,8 @@ def read_delimited(
     delimiter : str, optional
         Field separator; by default tab for ``.tsv`` and otherwise guessed from the first line.
     header : bool, optional
-        Whether the first row holds column names; by default it does when it has a non-numeric cell in
-        a value column (or when ``label_column`` is a name).
+        Whether the first row holds column names; by default it does when it has a non-numeric cell (in a
+        value column, or anywhere when ``label_column`` is a name).
     name : str, optional
         Dataset name; the file stem by default.
     encoding : str, optional
@@ -97,7 +97,8 @@ def read_delimited(
         raise DataError(f"{path}: the file is empty; it needs at least 2 series, one per row.")
     note = ""
     if header is None:
-        header = isinstance(label_column, str) or _looks_like_header(rows[0], label_column)
+        # A label column's name is text in the header too, so a named label column needs no exception here.
+        header = _looks_like_header(rows[0], None if isinstance(label_column, str) else label_column)
         if header:
             note = f" (line {line_numbers[0]} was taken as a header because it has non-numeric cells)"
     names = rows[0] if header else None
