@@ -66,6 +66,15 @@ def test_other_delimiters(tmp_path, rng, suffix, sep, delimiter):
     assert data.X.shape == (4, 1, 10) and data.classes == ["0", "1"]
 
 
+def test_delimiter_guess_ignores_separators_inside_quotes(tmp_path, rng):
+    values = _rows(rng)
+    labels = ['"a,b,c,d,e,f,g,h,i,j,k"', '"l,m"', '"a,b,c,d,e,f,g,h,i,j,k"', '"l,m"']
+    data = load_dataset(
+        _write_csv(tmp_path / "quoted.csv", _csv_lines(values, labels, sep=";")), label_column=0
+    )
+    assert data.classes == ["a,b,c,d,e,f,g,h,i,j,k", "l,m"] and data.length == 10
+
+
 def test_csv_trailing_empty_cells_mark_shorter_series(tmp_path, rng):
     values = _rows(rng).astype(object)
     values[1, 7:] = ""

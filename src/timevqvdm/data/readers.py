@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -174,7 +175,7 @@ def _read_text(path: Path, encoding: str | None) -> str:
 def _guess_delimiter(path: Path, text: str) -> str:
     if path.suffix.lower() == ".tsv":
         return "\t"
-    first = text.split("\n", 1)[0]
+    first = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])  # separators inside quotes split nothing
     # The separator that splits the first line most often; a single column needs none.
     counts = {sep: first.count(sep) for sep in (",", "\t", ";")}
     best = max(counts, key=counts.__getitem__)
