@@ -153,28 +153,43 @@ def check_float32_precision(raw: RawSeries, mean: float) -> None:
         The mean the data is normalised with (its own, or the training split's).
     """
     centers, spreads = _channel_centers_and_spreads(raw.values)  # (C,), (C,)
-    far = (spreads > 0) & (np.abs(centers - mean) > spreads * _MAX_OFFSET)
-    if not far.any():
-        return
+    far = (spreads > 0) & (np.abs(centers - mean) > spreads * _MAX_OFFSET)  # (C,)
+    if far.any():
+        raise _extreme_cell_error(raw, centers, spreads, mean) or _far_channels_error(
+            raw, centers, spreads, far, mean
+        )
+
+
+def _extreme_cell_error(
+    raw: RawSeries, centers: np.ndarray, spreads: np.ndarray, mean: float
+) -> DataError | None:
+    """The error naming the cell farthest out, or None when no single cell is that far out."""
     with np.errstate(divide="ignore", invalid="ignore"):
         distance = np.abs(raw.values - centers[None, :, None]) / spreads[None, :, None]  # (n, C, L)
     distance = np.where(np.isfinite(distance), distance, 0.0)  # padding and constant channels
-    if distance.max() > _MAX_OFFSET:
-        i, c, t = np.unravel_index(np.argmax(distance), distance.shape)
-        raise DataError(
-            f"{raw.locate(i, c, t)}: value {raw.values[i, c, t]:g} is extreme: most values lie within "
-            f"{centers[c]:g} ± {spreads[c]:.3g}, and this one moves the mean to {mean:.6g}, so after "
-            f"normalisation to float32 the other values would keep fewer than {MIN_DIGITS} significant "
-            f"digits. Fix or remove the cell (or its series); "
-            f"{np.count_nonzero(distance > _MAX_OFFSET)} value(s) are that far out."
-        )
+    if distance.max() <= _MAX_OFFSET:
+        return None
+    i, c, t = np.unravel_index(np.argmax(distance), distance.shape)
+    return DataError(
+        f"{raw.locate(i, c, t)}: value {raw.values[i, c, t]:g} is extreme: most values lie within "
+        f"{centers[c]:g} ± {spreads[c]:.3g}, and this one moves the mean to {mean:.6g}, so after "
+        f"normalisation to float32 the other values would keep fewer than {MIN_DIGITS} significant "
+        f"digits. Fix or remove the cell (or its series); "
+        f"{np.count_nonzero(distance > _MAX_OFFSET)} value(s) are that far out."
+    )
+
+
+def _far_channels_error(
+    raw: RawSeries, centers: np.ndarray, spreads: np.ndarray, far: np.ndarray, mean: float
+) -> DataError:
     levels = ", ".join(f"channel {c} (around {centers[c]:g} ± {spreads[c]:.3g})" for c in np.flatnonzero(far))
-    raise DataError(
-        f"{raw.source}: {levels} {'lies' if far.sum() == 1 else 'lie'} far from the normalisation mean "
-        f"{mean:.6g} (one scalar mean and std for all channels, thesis 3.5); after normalisation to float32 "
-        f"{'its' if far.sum() == 1 else 'their'} values would keep fewer than {MIN_DIGITS} significant "
-        f"digits. Bring the channels to similar ranges first (e.g. subtract each channel's own mean), and "
-        f"load held-out data with the statistics of training data in the same units."
+    one = far.sum() == 1
+    return DataError(
+        f"{raw.source}: {levels} {'lies' if one else 'lie'} far from the normalisation mean {mean:.6g} (one "
+        f"scalar mean and std for all channels, thesis 3.5); after normalisation to float32 "
+        f"{'its' if one else 'their'} values would keep fewer than {MIN_DIGITS} significant digits. Bring "
+        f"the channels to similar ranges first (e.g. subtract each channel's own mean), and load held-out "
+        f"data with the statistics of training data in the same units."
     )
 
 

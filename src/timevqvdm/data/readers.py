@@ -98,7 +98,7 @@ def read_delimited(
         raise DataError(f"{path}: the file is empty; it needs at least 2 series, one per row.")
     note = ""
     if header is None:
-        # A label column's name is text in the header too, so a named label column needs no exception here.
+        # A named label column is named in the header, so every cell counts (a numeric first row is data).
         header = _looks_like_header(rows[0], None if isinstance(label_column, str) else label_column)
         if header:
             note = f" (line {line_numbers[0]} was taken as a header because it has non-numeric cells)"
