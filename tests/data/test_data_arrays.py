@@ -172,7 +172,9 @@ def test_bad_labels_and_stats(rng):
     [
         (1, "1"),
         (1.0, "1"),
-        ("1.0000000e+00", "1"),
+        ("1.0000000e+00", "1.0000000e+00"),  # text keeps its spelling (UCR files: label_as_number)
+        ("01", "01"),
+        (np.float32(0.1), "0.1"),
         (np.int64(-1), "-1"),
         (0.5, "0.5"),
         (" cat ", "cat"),

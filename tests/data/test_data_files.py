@@ -45,7 +45,8 @@ def test_csv_label_column_by_index_from_the_end_without_header(tmp_path, rng):
         f"{','.join(map(str, row))},{label}" for row, label in zip(values, [1.0, 2.0, 2.0, 2.0], strict=True)
     ]
     data = load_dataset(_write_csv(tmp_path / "end.csv", lines), label_column=-1)
-    assert data.classes == ["1", "2"] and data.class_counts().tolist() == [1, 3] and data.length == 10
+    # Text labels keep the file's spelling: "1.0" is the class "1.0" (see tests/data/test_data_labels.py).
+    assert data.classes == ["1.0", "2.0"] and data.class_counts().tolist() == [1, 3] and data.length == 10
 
 
 def test_csv_without_labels_and_header_detection(tmp_path, rng):
@@ -65,6 +66,15 @@ def test_other_delimiters(tmp_path, rng, suffix, sep, delimiter):
     assert data.X.shape == (4, 1, 10) and data.classes == ["0", "1"]
 
 
+def test_delimiter_guess_ignores_separators_inside_quotes(tmp_path, rng):
+    values = _rows(rng)
+    labels = ['"a,b,c,d,e,f,g,h,i,j,k"', '"l,m"', '"a,b,c,d,e,f,g,h,i,j,k"', '"l,m"']
+    data = load_dataset(
+        _write_csv(tmp_path / "quoted.csv", _csv_lines(values, labels, sep=";")), label_column=0
+    )
+    assert data.classes == ["a,b,c,d,e,f,g,h,i,j,k", "l,m"] and data.length == 10
+
+
 def test_csv_trailing_empty_cells_mark_shorter_series(tmp_path, rng):
     values = _rows(rng).astype(object)
     values[1, 7:] = ""
@@ -81,6 +91,18 @@ def test_numpy_files(tmp_path, rng):
     assert data.X.shape == (5, 1, 12) and data.classes == ["a", "b"]
     np.savez(tmp_path / "x_only.npz", X=X)
     assert load_dataset(tmp_path / "x_only.npz").y is None
+
+
+def test_npz_with_class_names_and_codes_as_written_by_sample(tmp_path, rng):
+    X = rng.standard_normal((4, 12))
+    np.savez(tmp_path / "samples.npz", X=X, y=np.array([1, 1, 1, 1]), classes=np.array(["1", "2"]))
+    data = load_dataset(tmp_path / "samples.npz")  # code 1 is the class "2", even when it is the only one
+    assert data.classes == ["2"] and data.y.tolist() == [0, 0, 0, 0]
+    np.savez(tmp_path / "bad.npz", X=X, y=np.array([0, 2, 1, 0]), classes=np.array(["a", "b"]))
+    with pytest.raises(
+        DataError, match=r"bad.npz: with an array 'classes' \(2 names\), 'y' must hold integer"
+    ):
+        load_dataset(tmp_path / "bad.npz")
 
 
 def test_parquet_wide_table(tmp_path, rng):
@@ -208,8 +230,10 @@ def test_bad_numpy_files(tmp_path, rng):
         DataError, match=r"gap.npy: X\[1, 2\] \(series 1, time step 2, 0-based\): missing value"
     ):
         load_dataset(tmp_path / "gap.npy")
-    with pytest.raises(DataError, match=r"label_column and delimiter apply to CSV/TSV/Parquet files only"):
+    with pytest.raises(DataError, match=r"gap.npy: label_column applies to CSV/TSV/Parquet files only"):
         load_dataset(tmp_path / "gap.npy", label_column=0)
+    with pytest.raises(DataError, match=r"gap.npy: delimiter and encoding apply to CSV/TSV files only"):
+        load_dataset(tmp_path / "gap.npy", encoding="latin-1")
 
 
 def test_bad_parquet_cell_names_row_and_column(tmp_path, rng):
@@ -234,3 +258,125 @@ def test_parquet_missing_label_names_row_and_column(tmp_path, rng):
         DataError, match=r"labels.parquet: row 2 \(1-based\), column 'kind': missing class label"
     ):
         load_dataset(tmp_path / "labels.parquet", label_column="kind")
+
+
+# ---------------------------------------------------------------------- encodings
+
+
+def test_latin1_file_is_a_data_error_naming_the_line_and_loads_with_its_encoding(tmp_path, rng):
+    lines = _csv_lines(_rows(rng), ["café", "thé", "café", "thé"], header=["boisson", *map(str, range(10))])
+    path = tmp_path / "latin.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("latin-1"))
+    with pytest.raises(DataError, match=r"latin.csv: line 2: byte 0xe9 is not valid UTF-8 text.*encoding="):
+        load_dataset(path, label_column="boisson")
+    data = load_dataset(path, label_column="boisson", encoding="latin-1")
+    assert data.classes == ["café", "thé"] and data.X.shape == (4, 1, 10)
+
+
+def test_utf8_with_byte_order_mark_loads(tmp_path, rng):
+    lines = _csv_lines(_rows(rng), ["a", "b", "a", "b"], header=["label", *map(str, range(10))])
+    path = tmp_path / "bom.csv"
+    path.write_bytes(("\n".join(lines) + "\n").encode("utf-8-sig"))
+    assert load_dataset(path, label_column="label").classes == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", r"binary.csv: line 1: byte 0x89 is not valid UTF-8"),
+        (b"1,2,3\n4,5,\x006\n", r"binary.csv: line 2: NUL character, so this is not CSV/TSV text"),
+        ("1,2\n3,4\n".encode("utf-16-le"), r"binary.csv: line 1: NUL character"),
+    ],
+    ids=["png", "nul", "utf-16"],
+)
+def test_binary_file_is_a_data_error_naming_the_file(tmp_path, content, message):
+    (tmp_path / "binary.csv").write_bytes(content)
+    with pytest.raises(DataError, match=message):
+        load_dataset(tmp_path / "binary.csv")
+
+
+def test_unknown_encoding_and_encoding_for_a_dataset_name(tmp_path, rng, ucr_root):
+    path = _write_csv(tmp_path / "plain.csv", _csv_lines(_rows(rng)))
+    with pytest.raises(DataError, match=r"plain.csv: unknown encoding 'klingon'"):
+        load_dataset(path, encoding="klingon")
+    with pytest.raises(DataError, match=r"Toy: label_column, delimiter and encoding apply to"):
+        load_dataset("Toy", ucr_root=ucr_root, encoding="latin-1")
+
+
+# ---------------------------------------------------------------------- column types
+
+
+def _table_with(rng, column, name="extra"):
+    table = pd.DataFrame(_rows(rng), columns=[f"t{j}" for j in range(10)])
+    table.insert(3, name, column)
+    return table
+
+
+@pytest.mark.parametrize(
+    ("column", "dtype"),
+    [
+        (pd.date_range("2024-01-01", periods=4), r"datetime64\[\w+\]"),
+        ([True, False, True, True], "bool"),
+        (pd.array([True, None, False, True], dtype="boolean"), "boolean"),
+        (pd.Categorical(["a", "b", "a", "b"]), "category"),
+        (pd.to_timedelta([1, 2, 3, 4], unit="s"), r"timedelta64\[\w+\]"),
+    ],
+    ids=["datetime", "bool", "nullable-bool", "category", "timedelta"],
+)
+def test_parquet_column_of_another_type_is_refused_by_name(tmp_path, rng, column, dtype):
+    _table_with(rng, column).to_parquet(tmp_path / "typed.parquet")
+    with pytest.raises(
+        DataError, match=rf"typed.parquet: column 'extra' has type {dtype} \(row 1: .*\), not numbers"
+    ):
+        load_dataset(tmp_path / "typed.parquet")
+
+
+def test_parquet_bool_or_datetime_label_column_is_allowed(tmp_path, rng):
+    _table_with(rng, [True, False, True, True], name="flag").to_parquet(tmp_path / "flag.parquet")
+    data = load_dataset(tmp_path / "flag.parquet", label_column="flag")
+    assert (
+        data.X.shape == (4, 1, 10) and data.classes == ["False", "True"] and data.y.tolist() == [1, 0, 1, 1]
+    )
+    when = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-02"])
+    _table_with(rng, when, name="day").to_parquet(tmp_path / "day.parquet")
+    data = load_dataset(tmp_path / "day.parquet", label_column="day")
+    assert data.length == 10 and data.n_classes == 2 and data.classes[0].startswith("2024-01-01")
+
+
+def test_parquet_text_and_decimal_columns_are_read_as_numbers(tmp_path, rng):
+    from decimal import Decimal
+
+    values = _rows(rng)
+    table = pd.DataFrame(values, columns=[f"t{j}" for j in range(10)])
+    table["t2"] = [str(v) for v in values[:, 2]]  # a text column of numbers, as from a spreadsheet
+    table["t5"] = [Decimal(str(v)) for v in values[:, 5]]
+    table.to_parquet(tmp_path / "text.parquet")
+    data = load_dataset(tmp_path / "text.parquet")
+    np.testing.assert_allclose(data.to_original_units(data.X[:, 0]), values, rtol=1e-5, atol=1e-5)
+    table["t5"] = [b"x", b"y", b"z", b"w"]
+    table.to_parquet(tmp_path / "bytes.parquet")
+    with pytest.raises(DataError, match=r"bytes.parquet: column 't5' has type bytes \(row 1: 'b'x''\)"):
+        load_dataset(tmp_path / "bytes.parquet")
+
+
+@pytest.mark.parametrize(
+    "column",
+    [["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"], ["True", "False", "True", "True"]],
+    ids=["date", "bool"],
+)
+def test_csv_text_column_is_refused_as_a_column(tmp_path, rng, column):
+    header = ["when", *(f"t{j}" for j in range(10))]
+    path = _write_csv(tmp_path / "typed.csv", _csv_lines(_rows(rng), column, header=header))
+    with pytest.raises(
+        DataError,
+        match=rf"typed.csv: line 2, column 1 \('when'\): '{column[0]}' is not a number, and neither is any "
+        r"other cell of this column. Remove the column. If this column holds class labels, pass label_column",
+    ):
+        load_dataset(path)
+    assert load_dataset(path, label_column="when").n_classes == len(set(column))
+
+
+def test_numpy_bool_array_is_refused(tmp_path):
+    np.save(tmp_path / "flags.npy", np.eye(10, dtype=bool)[:3])
+    with pytest.raises(DataError, match=r"flags.npy: X must hold real numbers; got dtype bool"):
+        load_dataset(tmp_path / "flags.npy")

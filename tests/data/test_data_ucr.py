@@ -87,7 +87,9 @@ def test_missing_files_and_folders(ucr_root, tmp_path):
         load_dataset("Toy", ucr_root=tmp_path / "nowhere")
     with pytest.raises(DataFileNotFoundError, match=r"no such file or folder"):
         load_dataset(tmp_path / "nowhere")
-    with pytest.raises(DataError, match=r"label_column and delimiter apply to CSV/TSV/Parquet files only"):
+    with pytest.raises(
+        DataError, match=r"label_column, delimiter and encoding apply to CSV/TSV/Parquet files only"
+    ):
         load_dataset("Toy", ucr_root=ucr_root, label_column=0)
 
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from timevqvdm.data.errors import DataError
 from timevqvdm.data.labels import encode_labels
-from timevqvdm.data.raw import RawSeries, array_locator, series_lengths
+from timevqvdm.data.raw import RawSeries, array_locator, check_float32_precision, series_lengths
 
 __all__ = ["Stats", "TimeSeriesDataset", "build_dataset"]
 
@@ -301,7 +301,8 @@ def _numeric_array(X: Any, *, what: str, source: str) -> np.ndarray:
         raise DataError(
             f"{source}: {what} is ragged ({error}). Pad shorter series with trailing NaN to one length."
         ) from None
-    if array.dtype.kind not in "biuf":
+    # Booleans are flags, not measurements: a bool array is refused like a bool column of a table.
+    if array.dtype.kind not in "iuf":
         raise DataError(
             f"{source}: {what} must hold real numbers; got dtype {array.dtype}. Convert it to float "
             f"(pad shorter series with trailing NaN)."
@@ -341,6 +342,7 @@ def build_dataset(
         if stats is not None
         else compute_stats(raw.values, source=raw.source)
     )
+    check_float32_precision(raw, mean)
     y, names = _encode(raw, classes, classes_from)
     length = max(int(lengths.max()), min_length)
     X = np.zeros((raw.values.shape[0], raw.values.shape[1], length), dtype=np.float32)

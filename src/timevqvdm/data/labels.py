@@ -1,8 +1,11 @@
-"""Class labels: canonical names and integer encoding.
+"""Class labels: names and integer encoding.
 
-Labels arrive as strings (aeon, CSV cells), integers or floats (NumPy files, UCR's ``1.0000000e+00``).
-They are turned into canonical strings first, so that ``1``, ``1.0`` and ``"1"`` are the same class and
-print as ``"1"``, and then encoded as ``0..C-1`` in a stable order.
+A class name is the label as the source spells it. Text (CSV cells, text columns, string arrays, aeon's
+labels) keeps its spelling, stripped of surrounding blanks: ``"01"``, ``"1.0"`` and ``"1"`` are three
+classes, so that the name a user types is the one in their file. Numbers (numeric columns and arrays) are
+named by value: ``1`` and ``1.0`` are the class ``"1"``. A UCR file's label is a number by the format's
+definition, so :func:`label_as_number` reads ``"1.0000000e+00"`` as class ``"1"`` there. Names are then
+encoded as ``0..C-1`` in a stable order.
 """
 
 from __future__ import annotations
@@ -13,44 +16,50 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from timevqvdm.data.errors import DataError
+from timevqvdm.data.raw import is_missing_text
 
-__all__ = ["canonical_label", "encode_labels"]
-
-# Cells that mean "no label"; they are rejected rather than turned into a class called "nan".
-_MISSING_LABELS = frozenset({"", "na", "nan", "none", "null"})
+__all__ = ["canonical_label", "encode_labels", "label_as_number"]
 
 
 def canonical_label(value: object) -> str | None:
-    """Return the canonical class name of one raw label, or ``None`` when it is missing.
+    """Return the class name of one raw label, or ``None`` when it is missing.
 
-    Numbers (and strings that parse as numbers) print without a trailing ``.0`` when they are
-    integral, so ``1``, ``1.0``, ``"1.0000000e+00"`` all become ``"1"``; other strings are stripped.
+    Text is kept as spelled (stripped of surrounding blanks), so ``"01"`` stays ``"01"``; numbers print
+    without a trailing ``.0`` when they are whole, so ``1`` and ``1.0`` both become ``"1"``.
     """
     if value is None:
         return None
     if isinstance(value, bytes):
-        value = value.decode()
+        value = value.decode("utf-8", errors="backslashreplace")  # distinct bytes stay distinct names
     if isinstance(value, (bool, np.bool_)):
         return str(bool(value))
     if isinstance(value, str):
         text = value.strip()
-        if text.lower() in _MISSING_LABELS:
-            return None
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        # "inf" parses as a float but is not a sensible class id; keep the text as the name.
-        return _number_name(number) if math.isfinite(number) else text
+        return None if is_missing_text(text) else text  # missing is rejected, not a class called "nan"
     if isinstance(value, (int, np.integer)):
         return str(int(value))
     if isinstance(value, (float, np.floating)):
-        return None if math.isnan(value) else _number_name(float(value))
+        return None if math.isnan(value) else _number_name(value)
     return str(value)
 
 
-def _number_name(number: float) -> str:
-    return str(int(number)) if number.is_integer() else repr(number)
+def label_as_number(value: object) -> object:
+    """Read a text label as a number when it is one (the UCR convention); anything else is unchanged.
+
+    ``"1.0000000e+00"`` and ``"1"`` both become ``1.0`` and so the class ``"1"``; ``"inf"`` stays text.
+    """
+    if not isinstance(value, str):
+        return value
+    try:
+        number = float(value)
+    except ValueError:
+        return value
+    return number if math.isfinite(number) else value
+
+
+def _number_name(number: float | np.floating) -> str:
+    # str() of a NumPy scalar is the shortest text that reads back in its own precision (float32 0.1 -> "0.1").
+    return str(int(number)) if float(number).is_integer() else str(number)
 
 
 def _sort_key(name: str) -> tuple[int, float, str]:

@@ -27,6 +27,7 @@ def load_dataset(
     stats: Stats | None = None,
     delimiter: str | None = None,
     classes: Sequence[str] | None = None,
+    encoding: str | None = None,
 ) -> TimeSeriesDataset:
     """Load, validate, normalise and pad a dataset.
 
@@ -51,6 +52,9 @@ def load_dataset(
         CSV/TSV only: field separator (default: tab for ``.tsv``, else guessed from the first line).
     classes : list of str, optional
         Encode labels with these class names (e.g. ``train.classes``); an unknown label is an error.
+    encoding : str, optional
+        CSV/TSV only: text encoding, a Python codec name such as ``"latin-1"`` (default: UTF-8, with or
+        without a byte-order mark).
 
     Returns
     -------
@@ -65,7 +69,9 @@ def load_dataset(
     """
     if split not in _SPLITS:
         raise DataError(f"split must be 'train' or 'test'; got {split!r}.")
-    origin = resolve_source(source, ucr_root=ucr_root, label_column=label_column, delimiter=delimiter)
+    origin = resolve_source(
+        source, ucr_root=ucr_root, label_column=label_column, delimiter=delimiter, encoding=encoding
+    )
     train = build_dataset(origin.read("train"), stats=stats, classes=classes, split="train")
     if split == "train":
         return train

@@ -8,7 +8,9 @@ same number of fields, so a forgotten value is never mistaken for padding.
 from __future__ import annotations
 
 import csv
+import io
 import logging
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,16 +18,19 @@ import numpy as np
 
 from timevqvdm.data.dataset import raw_from_arrays
 from timevqvdm.data.errors import DataError, DataFileNotFoundError
-from timevqvdm.data.raw import RawSeries
+from timevqvdm.data.labels import label_as_number
+from timevqvdm.data.raw import RawSeries, is_missing_text
 
 __all__ = [
     "DELIMITED_SUFFIXES",
     "LabelColumn",
+    "is_ucr_file",
     "pad_with_nan",
     "read_delimited",
     "read_numpy",
     "read_parquet",
     "read_ts",
+    "read_ucr_tsv",
 ]
 
 logger = logging.getLogger(__name__)
@@ -33,11 +38,16 @@ logger = logging.getLogger(__name__)
 LabelColumn = int | str | None
 
 DELIMITED_SUFFIXES = (".csv", ".tsv", ".txt")
-# Cells that stand for a missing value, compared after lower-casing and stripping.
-_MISSING_CELLS = ("", "nan", "na", "n/a", "null")
+_ENCODING_HINT = (
+    "If it is text in another encoding, pass encoding= with its name (e.g. 'latin-1', 'cp1252', 'utf-16'); "
+    "otherwise save the data as CSV/TSV text."
+)
+_UCR_SPLITS = ("_TRAIN", "_TEST")
+_UCR_MISSING_HINT = (
+    " The UCR archive ships gap-free versions of such datasets in its folder "
+    "'Missing_value_and_variable_length_datasets_adjusted'; point at that dataset folder instead."
+)
 _LABEL_HINT = " If this column holds class labels, pass label_column=<its 0-based index or header name>."
-# Exact spellings replaced in one vectorised pass; anything else is checked cell by cell.
-_MISSING_SPELLINGS = ("", "nan", "NaN", "NAN", "NA", "na", "N/A", "n/a", "null", "NULL")
 
 
 def require_file(path: Path) -> None:
@@ -58,6 +68,7 @@ def read_delimited(
     delimiter: str | None = None,
     header: bool | None = None,
     name: str | None = None,
+    encoding: str | None = None,
 ) -> RawSeries:
     """Read a wide CSV/TSV file: one series per row.
 
@@ -71,19 +82,24 @@ def read_delimited(
     delimiter : str, optional
         Field separator; by default tab for ``.tsv`` and otherwise guessed from the first line.
     header : bool, optional
-        Whether the first row holds column names; by default it does when it has a non-numeric cell in
-        a value column (or when ``label_column`` is a name).
+        Whether the first row holds column names; by default it does when it has a non-numeric cell (in a
+        value column, or anywhere when ``label_column`` is a name).
     name : str, optional
         Dataset name; the file stem by default.
+    encoding : str, optional
+        Text encoding (a Python codec name such as ``"latin-1"``); UTF-8 with or without a byte-order mark
+        by default. Bytes that do not decode are a :class:`DataError` naming the line.
     """
     require_file(path)
-    delimiter = delimiter or _guess_delimiter(path)
-    rows, line_numbers = _read_rows(path, delimiter)
+    text = _read_text(path, encoding)
+    delimiter = delimiter or _guess_delimiter(path, text)
+    rows, line_numbers = _split_rows(path, text, delimiter)
     if not rows:
         raise DataError(f"{path}: the file is empty; it needs at least 2 series, one per row.")
     note = ""
     if header is None:
-        header = isinstance(label_column, str) or _looks_like_header(rows[0], label_column)
+        # A named label column is named in the header, so every cell counts (a numeric first row is data).
+        header = _looks_like_header(rows[0], None if isinstance(label_column, str) else label_column)
         if header:
             note = f" (line {line_numbers[0]} was taken as a header because it has non-numeric cells)"
     names = rows[0] if header else None
@@ -112,44 +128,76 @@ def read_delimited(
     )
 
 
-def _guess_delimiter(path: Path) -> str:
+def is_ucr_file(path: Path) -> bool:
+    """True for a file named like the UCR archive's ``<Name>_TRAIN.tsv`` or ``<Name>_TEST.tsv``."""
+    return path.suffix.lower() == ".tsv" and path.stem.upper().endswith(_UCR_SPLITS)
+
+
+def read_ucr_tsv(
+    path: Path, *, name: str | None = None, delimiter: str | None = None, encoding: str | None = None
+) -> RawSeries:
+    """Read a UCR 2018 ``.tsv`` file: tab-separated, no header, the class label (a number) first.
+
+    Shorter series end in ``NaN``; labels such as ``1.0000000e+00`` and ``1`` are the class ``"1"``
+    (:func:`~timevqvdm.data.labels.label_as_number`). The length counts time steps only, without the label.
+    """
+    raw = read_delimited(
+        path, label_column=0, delimiter=delimiter or "\t", header=False, name=name, encoding=encoding
+    )
+    raw.labels = np.array([label_as_number(label) for label in raw.labels], dtype=object)  # type: ignore[union-attr]
+    raw.missing_hint = _UCR_MISSING_HINT
+    return raw
+
+
+def _read_text(path: Path, encoding: str | None) -> str:
+    """The whole file as text; undecodable bytes or NUL characters are a :class:`DataError`."""
+    data = path.read_bytes()
+    codec = encoding or "utf-8-sig"  # UTF-8, with or without the byte-order mark spreadsheets write
+    try:
+        text = data.decode(codec)
+    except LookupError:
+        raise DataError(
+            f"{path}: unknown encoding {encoding!r}; give a Python codec name such as 'latin-1' or 'cp1252'."
+        ) from None
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise DataError(
+            f"{path}: line {line}: byte 0x{data[error.start]:02x} is not valid {encoding or 'UTF-8'} text. "
+            f"{_ENCODING_HINT}"
+        ) from None
+    if "\0" in text:
+        # Binary files (and UTF-16 read as UTF-8) decode without error but hold NUL characters.
+        line = text.count("\n", 0, text.index("\0")) + 1
+        raise DataError(f"{path}: line {line}: NUL character, so this is not CSV/TSV text. {_ENCODING_HINT}")
+    return text
+
+
+def _guess_delimiter(path: Path, text: str) -> str:
     if path.suffix.lower() == ".tsv":
         return "\t"
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        first = handle.readline()
+    first = re.sub(r'"[^"]*"', "", text.split("\n", 1)[0])  # separators inside quotes split nothing
     # The separator that splits the first line most often; a single column needs none.
     counts = {sep: first.count(sep) for sep in (",", "\t", ";")}
     best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 
-def _read_rows(path: Path, delimiter: str) -> tuple[list[list[str]], list[int]]:
+def _split_rows(path: Path, text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
     rows, line_numbers = [], []
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle, delimiter=delimiter)
-        try:
-            for row in reader:
-                if len(row) > 1 or (row and row[0].strip()):  # blank lines separate nothing
-                    rows.append(row)
-                    line_numbers.append(reader.line_num)
-        except csv.Error as error:
-            raise DataError(f"{path}: line {reader.line_num}: cannot parse the file ({error}).") from None
-        except UnicodeDecodeError as error:
-            raise DataError(f"{path}: not a text file ({error}); expected CSV/TSV text.") from None
-    return rows, line_numbers
-
-
-def _is_number(cell: str) -> bool:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
-        float(cell)
-    except ValueError:
-        return cell.strip().lower() in _MISSING_CELLS
-    return True
+        for row in reader:
+            if len(row) > 1 or (row and row[0].strip()):  # blank lines separate nothing
+                rows.append(row)
+                line_numbers.append(reader.line_num)
+    except csv.Error as error:
+        raise DataError(f"{path}: line {reader.line_num}: cannot parse the file ({error}).") from None
+    return rows, line_numbers
 
 
 def _looks_like_header(first_row: list[str], label_column: LabelColumn) -> bool:
     label = None if label_column is None else int(label_column) % max(len(first_row), 1)  # type: ignore[arg-type]
-    return any(not _is_number(cell) for j, cell in enumerate(first_row) if j != label)
+    return any(not (_parses(cell) or is_missing_text(cell)) for j, cell in enumerate(first_row) if j != label)
 
 
 def _reject_ragged(
@@ -187,32 +235,47 @@ def _parse_cells(cells: np.ndarray, where: Callable[[int, int], str], hint: str)
         return cells.astype(np.float64)  # fast path: every cell is a number or "NaN"
     except ValueError:
         pass
-    text = np.where(np.isin(cells, _MISSING_SPELLINGS), "nan", cells)
+    text = np.where(is_missing_text(cells), "nan", cells)
     try:
         return text.astype(np.float64)
     except ValueError:
         pass
-    # Slow path, only for files with an odd cell: convert one by one to name the first bad cell.
-    values = np.empty(cells.shape, dtype=np.float64)
-    for (i, j), cell in np.ndenumerate(cells):
-        values[i, j] = _cell_to_float(cell, lambda i=i, j=j: where(i, j), hint)
-    return values
+    # Slow path, only for files with an odd cell: the leftmost column with one, and its first bad cell.
+    for j in range(text.shape[1]):
+        bad = [i for i, cell in enumerate(text[:, j]) if not _parses(cell)]
+        if bad:
+            all_text = len(bad) == np.count_nonzero(text[:, j] != "nan")
+            raise DataError(_not_a_number(where(bad[0], j), cells[bad[0], j], all_text, hint))
+    return np.vectorize(float, otypes=[np.float64])(text)
 
 
-def _cell_to_float(cell: str, where: Callable[[], str], hint: str) -> float:
+def _parses(cell: str) -> bool:
     try:
-        return float(cell)
+        float(cell)
     except ValueError:
-        if cell.strip().lower() in _MISSING_CELLS:
-            return np.nan
-    raise DataError(f"{where()}: '{cell}' is not a number. Fix or remove the cell.{hint}")
+        return False
+    return True
+
+
+def _not_a_number(where: str, cell: object, whole_column: bool, hint: str) -> str:
+    if whole_column:
+        return (
+            f"{where}: '{cell}' is not a number, and neither is any other cell of this column. Remove the "
+            f"column.{hint}"
+        )
+    return f"{where}: '{cell}' is not a number. Fix or remove the cell.{hint}"
 
 
 # ---------------------------------------------------------------------- Parquet
 
 
 def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | None = None) -> RawSeries:
-    """Read a wide Parquet table: one series per row, columns are time steps plus an optional label."""
+    """Read a wide Parquet table: one series per row, columns are time steps plus an optional label.
+
+    Value columns must hold real numbers (integer or float types), or text that parses as numbers; a
+    bool, datetime, category or other column is a :class:`DataError` naming it, unless it is the label
+    column.
+    """
     import pandas as pd
 
     require_file(path)
@@ -227,9 +290,11 @@ def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | No
     def where(i: int, column: int) -> str:
         return f"{path}: row {i + 1} (1-based), column '{columns[column]}'"
 
+    hint = "" if label_index is not None else _LABEL_HINT
     values = np.empty((len(table), len(value_columns)), dtype=np.float64)
     for k, j in enumerate(value_columns):
-        values[:, k] = _numeric_column(table.iloc[:, j], lambda i, j=j: where(i, j))
+        column = f"{path}: column '{columns[j]}'"
+        values[:, k] = _numeric_column(table.iloc[:, j], lambda i, j=j: where(i, j), column, hint)
     return RawSeries(
         values=values[:, None, :],
         labels=None
@@ -242,27 +307,36 @@ def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | No
     )
 
 
-def _numeric_column(column, where) -> np.ndarray:
+def _numeric_column(column, where: Callable[[int], str], name: str, hint: str) -> np.ndarray:
+    """One value column as float64 (NaN = missing); a column of another type names itself."""
     import pandas as pd
 
-    if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
+    types = pd.api.types
+    dtype = column.dtype
+    if types.is_numeric_dtype(dtype) and not (types.is_bool_dtype(dtype) or types.is_complex_dtype(dtype)):
         return column.to_numpy(dtype=np.float64, na_value=np.nan)
-    parsed = pd.to_numeric(column, errors="coerce")
-    bad = np.flatnonzero(parsed.isna().to_numpy() & column.notna().to_numpy())
-    if len(bad):
-        hint = " If this column holds class labels, pass label_column=<its name or 0-based index>."
-        raise DataError(f"{where(int(bad[0]))}: '{column.iloc[bad[0]]}' is not a number.{hint}")
-    return parsed.to_numpy(dtype=np.float64, na_value=np.nan)
+    # Object columns: pyarrow gives text, Decimal or bytes (a Parquet column has one type, never a mix).
+    kind = types.infer_dtype(column, skipna=True)
+    if kind in ("string", "empty"):
+        text = column.to_numpy(dtype=object, na_value="nan").astype(str)[:, None]  # (n, 1)
+        return _parse_cells(text, lambda i, j: where(i), hint)[:, 0]
+    if kind == "decimal":
+        return column.to_numpy(dtype=np.float64, na_value=np.nan)
+    first = np.flatnonzero(column.notna().to_numpy())
+    example = f" (row {first[0] + 1}: '{column.iloc[first[0]]}')" if len(first) else ""
+    described = kind if types.is_object_dtype(dtype) else dtype
+    raise DataError(f"{name} has type {described}{example}, not numbers. Remove the column.{hint}")
 
 
 # ---------------------------------------------------------------------- NumPy
 
 
 def read_numpy(path: Path, *, name: str | None = None) -> RawSeries:
-    """Read ``.npy`` (the array X) or ``.npz`` (arrays ``X`` and optional ``y``).
+    """Read ``.npy`` (the array X) or ``.npz`` (arrays ``X``, optional ``y`` and optional ``classes``).
 
-    X has shape (n, L) or (n, C, L); trailing NaN marks a shorter series. Pickled object arrays are
-    refused, since loading them could run code.
+    X has shape (n, L) or (n, C, L); trailing NaN marks a shorter series. ``y`` holds raw labels, or,
+    when ``classes`` (class names, as ``timevqvdm sample`` writes) is present, integer codes into it.
+    Pickled object arrays are refused, since loading them could run code.
     """
     require_file(path)
     try:
@@ -288,7 +362,23 @@ def _numpy_arrays(path: Path, loaded) -> tuple[np.ndarray, np.ndarray | None]:
     keys = list(loaded.keys())
     if "X" not in keys:
         raise DataError(f"{path}: an .npz file needs an array named 'X' (and optionally 'y'); found {keys}.")
-    return loaded["X"], loaded["y"] if "y" in keys else None
+    y = loaded["y"] if "y" in keys else None
+    if y is not None and "classes" in keys:
+        y = _names_of_codes(path, y, loaded["classes"])
+    return loaded["X"], y
+
+
+def _names_of_codes(path: Path, codes: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    classes = classes.ravel()
+    codes = codes.ravel()
+    if codes.dtype.kind not in "iu" or (len(codes) and not 0 <= codes.min() <= codes.max() < len(classes)):
+        raise DataError(
+            f"{path}: with an array 'classes' ({len(classes)} names), 'y' must hold integer codes "
+            f"0..{len(classes) - 1}; got dtype {codes.dtype}"
+            + (f", values {codes.min()}..{codes.max()}" if codes.dtype.kind in "iu" and len(codes) else "")
+            + ". Drop 'classes' to give the labels themselves in 'y'."
+        )
+    return classes[codes]
 
 
 # ---------------------------------------------------------------------- aeon .ts

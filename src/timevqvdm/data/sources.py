@@ -22,11 +22,13 @@ from timevqvdm.data.raw import RawSeries
 from timevqvdm.data.readers import (
     DELIMITED_SUFFIXES,
     LabelColumn,
+    is_ucr_file,
     pad_with_nan,
     read_delimited,
     read_numpy,
     read_parquet,
     read_ts,
+    read_ucr_tsv,
 )
 
 __all__ = ["UCR_ROOT_ENV", "Source", "list_datasets", "resolve_source"]
@@ -40,10 +42,6 @@ _NUMPY_SUFFIXES = (".npy", ".npz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
 _FILE_SUFFIXES = (*DELIMITED_SUFFIXES, *_NUMPY_SUFFIXES, *_PARQUET_SUFFIXES, ".ts")
 _PROBE_TIMEOUT_S = 3.0
-_UCR_MISSING_HINT = (
-    " The UCR archive ships gap-free versions of such datasets in its folder "
-    "'Missing_value_and_variable_length_datasets_adjusted'; point at that dataset folder instead."
-)
 
 
 @dataclass(frozen=True)
@@ -71,12 +69,13 @@ def resolve_source(
     ucr_root: str | os.PathLike[str] | None = None,
     label_column: LabelColumn = None,
     delimiter: str | None = None,
+    encoding: str | None = None,
 ) -> Source:
     """Decide what ``source`` is (file, folder or dataset name) and return its reader."""
     path = Path(source).expanduser()
     if path.is_file():
-        return _file_source(path, label_column, delimiter)
-    _reject_file_options(str(source), label_column, delimiter)
+        return _file_source(path, label_column, delimiter, encoding)
+    _reject_file_options(str(source), label_column, delimiter, encoding)
     if path.is_dir():
         return ucr_folder_source(path)
     if isinstance(source, os.PathLike) or _looks_like_path(str(source)):
@@ -91,32 +90,46 @@ def _looks_like_path(text: str) -> bool:
     return "/" in text or os.sep in text or text.lower().endswith(_FILE_SUFFIXES)
 
 
-def _reject_file_options(source: str, label_column: LabelColumn, delimiter: str | None) -> None:
+def _reject_file_options(
+    source: str, label_column: LabelColumn, delimiter: str | None, encoding: str | None
+) -> None:
     # UCR folders and named datasets have a fixed layout; an option that cannot apply is a mistake.
-    if label_column is not None or delimiter is not None:
+    if label_column is not None or delimiter is not None or encoding is not None:
         raise DataError(
-            f"{source}: label_column and delimiter apply to CSV/TSV/Parquet files only; UCR datasets "
-            f"always have the label in the first column."
+            f"{source}: label_column, delimiter and encoding apply to CSV/TSV/Parquet files only; UCR "
+            f"datasets always have the label in the first column."
         )
 
 
 # ---------------------------------------------------------------------- user files
 
 
-def _file_source(path: Path, label_column: LabelColumn, delimiter: str | None) -> Source:
+def _file_source(
+    path: Path, label_column: LabelColumn, delimiter: str | None, encoding: str | None
+) -> Source:
     suffix = path.suffix.lower()
+    if is_ucr_file(path) and label_column in (None, 0):
+        return Source(
+            path.stem,
+            lambda split: read_ucr_tsv(path, delimiter=delimiter, encoding=encoding),
+            has_splits=False,
+        )
     if suffix in DELIMITED_SUFFIXES:
         return Source(
             path.stem,
-            lambda split: read_delimited(path, label_column=label_column, delimiter=delimiter),
+            lambda split: read_delimited(
+                path, label_column=label_column, delimiter=delimiter, encoding=encoding
+            ),
             has_splits=False,
         )
+    if delimiter is not None or encoding is not None:
+        raise DataError(f"{path}: delimiter and encoding apply to CSV/TSV files only.")
     if suffix in _PARQUET_SUFFIXES:
         return Source(
             path.stem, lambda split: read_parquet(path, label_column=label_column), has_splits=False
         )
-    if label_column is not None or delimiter is not None:
-        raise DataError(f"{path}: label_column and delimiter apply to CSV/TSV/Parquet files only.")
+    if label_column is not None:
+        raise DataError(f"{path}: label_column applies to CSV/TSV/Parquet files only.")
     if suffix in _NUMPY_SUFFIXES:
         return Source(path.stem, lambda split: read_numpy(path), has_splits=False)
     if suffix == ".ts":
@@ -135,10 +148,7 @@ def ucr_folder_source(folder: Path) -> Source:
         stem = folder / f"{name}_{split.upper()}"
         tsv, ts = stem.with_suffix(".tsv"), stem.with_suffix(".ts")
         if tsv.is_file():
-            # UCR 2018 files: tab-separated, label first, no header, NaN after shorter series.
-            raw = read_delimited(tsv, label_column=0, delimiter="\t", header=False, name=name)
-            raw.missing_hint = _UCR_MISSING_HINT
-            return raw
+            return read_ucr_tsv(tsv, name=name)
         if ts.is_file():
             return read_ts(ts, name=name)
         raise DataFileNotFoundError(
