@@ -64,7 +64,8 @@ class DataInfo:
     """What the model must remember about its training data (nanoGPT-style: stored in the checkpoint).
 
     `fingerprint` is `data_fingerprint` of the training set (None in models saved before fingerprints);
-    `source` is where it was loaded from when known (the CLI stores the ``--dataset`` it was given).
+    `source` and `load_options` say how to load it again when known (the CLI stores its ``--dataset`` and
+    the `load_dataset` options it passed).
     """
 
     name: str
@@ -76,6 +77,21 @@ class DataInfo:
     std: float
     fingerprint: str | None = None
     source: str | None = None
+    load_options: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, dataset: TimeSeriesDataset) -> DataInfo:
+        """What a model trained on `dataset` remembers of it."""
+        return cls(
+            name=dataset.name,
+            n_channels=dataset.n_channels,
+            length=dataset.length,
+            classes=[str(c) for c in dataset.classes],
+            class_counts=[int(c) for c in dataset.class_counts()] if dataset.y is not None else [],
+            mean=float(dataset.mean),
+            std=float(dataset.std),
+            fingerprint=data_fingerprint(dataset),
+        )
 
     @property
     def n_classes(self) -> int:
@@ -176,16 +192,7 @@ class TimeVQVDM:
                 dataset.n_series,
                 dataset.length,
             )
-        info = DataInfo(
-            name=dataset.name,
-            n_channels=dataset.n_channels,
-            length=dataset.length,
-            classes=[str(c) for c in dataset.classes],
-            class_counts=[int(c) for c in dataset.class_counts()] if dataset.y is not None else [],
-            mean=float(dataset.mean),
-            std=float(dataset.std),
-            fingerprint=data_fingerprint(dataset),
-        )
+        info = DataInfo.of(dataset)
         if stages == (2,):
             if self.tokenizer is None:
                 raise ValueError(
