@@ -251,6 +251,14 @@ def test_plot_uses_the_stored_source_only_while_it_holds_the_training_data(own_m
         moved.rename(data)
 
 
+def test_plot_against_other_data_says_so(model_dir, own_model, tmp_path):
+    result = invoke(
+        "plot", model_dir, "-n", 4, "-d", own_model[1], "--label-column", "label", "-o", tmp_path / "p"
+    )
+    assert result.exit_code == 0, result.output
+    assert "note: --dataset" in result.stderr and "is not the data" in result.stderr
+
+
 def test_evaluate_a_model_trained_on_ones_own_file(own_model, tmp_path):
     out, data, test = own_model
     metrics = tmp_path / "m.json"
@@ -293,6 +301,7 @@ def _bad_invocations(model_dir, own, tmp_path):
         model_dir, tmp_path / "v", lambda meta: meta["config"]["prior"].update(prediction="v")
     )
     elsewhere = _edited_copy(own[0], tmp_path / "o", lambda meta: meta["data"].update(source=str(latin1)))
+    short = _walks_csv(tmp_path / "short.csv", n=4, length=40)
     out = tmp_path / "out"
     train = ["train", "-d", "GunPoint", "--preset", "tiny"]
     return [
@@ -328,10 +337,11 @@ def _bad_invocations(model_dir, own, tmp_path):
         (["demo", "--preset", "huge", "-o", out], "unknown preset"),
         (["benchmark", "--runs", 0, "-o", out], "--runs"),
         (["no-such-command"], "no-such-command"),
+        (["plot", model_dir, "-d", short, "--label-column", "label", "-o", tmp_path / "p"], "of length 40"),
     ]
 
 
-BAD_CASES = 29
+BAD_CASES = 30
 
 
 @pytest.mark.parametrize("case", range(BAD_CASES))

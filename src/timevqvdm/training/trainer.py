@@ -6,8 +6,9 @@ The loop knows nothing about what it trains. A module plugs in by implementing
 
 and, optionally, `on_train_step_end()`. Lightning Fabric supplies the device (CUDA when present, else CPU),
 precision and DDP; the loop adds AdamW with a cosine schedule, an optional EMA of the weights, a progress bar,
-`metrics.jsonl`, atomic checkpoints (every `checkpoint_every` steps and every `checkpoint_minutes`) and resume. Ctrl-C (SIGINT) or SIGTERM ends a run at the next step
-boundary with a checkpoint, so a stopped run resumes where it stopped rather than at the last scheduled save.
+`metrics.jsonl`, atomic checkpoints (every `checkpoint_every` steps and `checkpoint_minutes` minutes) and
+resume. Ctrl-C (SIGINT) or SIGTERM ends a run at the next step boundary with a checkpoint, so a stopped run
+resumes where it stopped rather than at the last scheduled save.
 """
 
 from __future__ import annotations
