@@ -155,7 +155,7 @@ def describe_differences(saved: Mapping[str, Any], current: Mapping[str, Any], *
     keys = list(flat_saved) + [key for key in flat_current if key not in flat_saved]
     differing = [key for key in keys if flat_saved.get(key, _ABSENT) != flat_current.get(key, _ABSENT)]
     parts = [
-        f"{key}: {_short(flat_saved.get(key, _ABSENT))} saved, {_short(flat_current.get(key, _ABSENT))} now"
+        _difference(key, flat_saved.get(key, _ABSENT), flat_current.get(key, _ABSENT))
         for key in differing[:limit]
     ]
     if len(differing) > limit:
@@ -175,6 +175,12 @@ def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
             # JSON turns tuples into lists: compare them as lists so a round trip is no difference.
             flat[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
     return flat
+
+
+def _difference(key: str, saved: Any, current: Any) -> str:
+    if isinstance(saved, float) and isinstance(current, float) and f"{saved:.6g}" != f"{current:.6g}":
+        return f"{key}: {saved:.6g} saved, {current:.6g} now"  # a mean or std: six digits tell them apart
+    return f"{key}: {_short(saved)} saved, {_short(current)} now"
 
 
 def _short(value: Any, width: int = 40) -> str:
