@@ -161,3 +161,203 @@ def test_train_rejects_an_unknown_precision(tmp_path):
         "train", "--dataset", "GunPoint", "--preset", "tiny", "--precision", "8bit", "--out", tmp_path / "x"
     )
     assert result.exit_code == 2 and "--precision" in result.output
+
+
+# ----------------------------------------------------------------------------------- issue 27: nothing silent
+def _walks_csv(path, n=10, length=150, labels=("a", "b"), seed=0):
+    """Random walks around 975 (nothing like GunPoint) as a wide CSV with a `label` column."""
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(
+        975 + np.cumsum(rng.normal(size=(n, length)), axis=1), columns=[f"t{i}" for i in range(length)]
+    )
+    frame.insert(0, "label", [labels[i % len(labels)] for i in range(n)])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def own_model(tmp_path_factory):
+    """A model trained on one's own file called GunPoint.csv, and that file and a test file beside it."""
+    root = tmp_path_factory.mktemp("own")
+    data = _walks_csv(root / "own" / "GunPoint.csv")
+    test = _walks_csv(root / "own" / "GunPoint_test.csv", seed=1)
+    out = root / "m"
+    result = invoke("train", "-d", data, "--label-column", "label", "--preset", "tiny", "--out", out)
+    assert result.exit_code == 0, result.output
+    return out, data, test
+
+
+def test_sample_label_is_a_class_name_and_label_index_a_position(model_dir, tmp_path):
+    # GunPoint's classes are named "1" and "2": --label 1 is the class named "1", the first.
+    assert (
+        invoke("sample", model_dir, "--label", "1", "-n", 3, "--steps", 1, "-o", tmp_path / "a.npz").exit_code
+        == 0
+    )
+    assert np.load(tmp_path / "a.npz")["y"].tolist() == [0, 0, 0]
+    assert (
+        invoke("sample", model_dir, "--label", "2", "-n", 2, "--steps", 1, "-o", tmp_path / "b.npz").exit_code
+        == 0
+    )
+    assert np.load(tmp_path / "b.npz")["y"].tolist() == [1, 1]
+    result = invoke("sample", model_dir, "--label-index", 1, "-n", 2, "--steps", 1, "-o", tmp_path / "c.npz")
+    assert result.exit_code == 0 and np.load(tmp_path / "c.npz")["y"].tolist() == [1, 1]
+
+
+def test_resume_with_other_data_is_refused_and_keeps_the_model(model_dir, tmp_path):
+    rng = np.random.default_rng(0)
+    other = tmp_path / "other.npz"
+    np.savez(other, X=675 + 877 * rng.normal(size=(40, 150)), y=np.array(["down", "up"] * 20))
+    before = {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()}
+    result = invoke("train", "-d", other, "--preset", "tiny", "-o", model_dir, "--resume")
+    assert result.exit_code == 2
+    assert "trained on other data" in result.stderr and "['down', 'up'] now" in result.stderr
+    assert "saved model" not in result.output
+    assert {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()} == before
+
+
+def test_resume_says_where_each_stage_resumes(model_dir):
+    result = invoke("train", "--dataset", "GunPoint", "--preset", "tiny", "--out", model_dir, "--resume")
+    assert result.exit_code == 0, result.output
+    for stage in ("stage1", "stage2_lf", "stage2_hf"):
+        assert f"{stage}: resuming from step 4" in result.stderr
+
+
+def test_class_names_with_markup_train_and_print_as_typed(tmp_path):
+    data = _walks_csv(tmp_path / "marks.csv", n=8, length=40, labels=("/a", "[badminton]"))
+    out = tmp_path / "m"
+    result = invoke(
+        "train", "-d", data, "--label-column", "label", "--preset", "tiny", "--stages", "1", "--resume",
+        "--checkpoint-minutes", 0.5, "-o", out,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "2 classes [/a: 4, [badminton]: 4]" in result.stderr
+    assert "stage1: nothing to resume" in result.stderr and "starting fresh" in result.stderr
+    assert json.loads((out / "model.json").read_text())["config"]["stage1"]["checkpoint_minutes"] == 0.5
+
+
+def test_plot_uses_the_stored_source_only_while_it_holds_the_training_data(own_model, tmp_path):
+    out, data, _ = own_model
+    assert invoke("plot", out, "-n", 4, "-o", tmp_path / "p1").exit_code == 0  # the file it was trained on
+    moved = tmp_path / "moved.csv"
+    data.rename(moved)
+    try:
+        result = invoke("plot", out, "-n", 4, "-o", tmp_path / "p2")
+        assert result.exit_code == 2 and "--dataset" in result.stderr
+        assert not (tmp_path / "p2").exists()  # not plotted against aeon's GunPoint
+        result = invoke("plot", out, "-n", 4, "-d", moved, "--label-column", "label", "-o", tmp_path / "p3")
+        assert result.exit_code == 0, result.output
+    finally:
+        moved.rename(data)
+
+
+def test_plot_against_other_data_says_so(model_dir, own_model, tmp_path):
+    result = invoke(
+        "plot", model_dir, "-n", 4, "-d", own_model[1], "--label-column", "label", "-o", tmp_path / "p"
+    )
+    assert result.exit_code == 0, result.output
+    assert "note: --dataset" in result.stderr and "is not the data" in result.stderr
+
+
+def test_evaluate_a_model_trained_on_ones_own_file(own_model, tmp_path):
+    out, data, test = own_model
+    metrics = tmp_path / "m.json"
+    result = invoke(
+        "evaluate", out, "-d", data, "--test", test, "--label-column", "label", "--fcn-epochs", 2,
+        "--out", metrics,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(metrics.read_text())["conditional"]["fid"] >= 0
+    result = invoke("evaluate", out, "--fcn-epochs", 2, "--out", tmp_path / "n.json")
+    assert result.exit_code == 2 and "--test" in result.stderr
+
+
+def test_datasets_prints_its_headings_to_stdout():
+    result = invoke("datasets")
+    assert result.exit_code == 0 and "shipped (" in result.stdout and result.stderr == ""
+
+
+def _edited_copy(model_dir, tmp_path, edit):
+    import shutil
+
+    copy = tmp_path / "edited"
+    shutil.copytree(model_dir, copy)
+    meta = json.loads((copy / "model.json").read_text())
+    edit(meta)
+    (copy / "model.json").write_text(json.dumps(meta))
+    return copy
+
+
+def _bad_invocations(model_dir, own, tmp_path):
+    """(arguments, text the one error line must hold) for every subcommand."""
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("label,t0\nd\xe9j\xe0,1.0\n".encode("latin-1"))
+    broken = _edited_copy(model_dir, tmp_path / "b", lambda meta: None)
+    (broken / "prior_hf.safetensors").write_bytes(b"not safetensors")
+    stage1_only = _edited_copy(model_dir, tmp_path / "s1", lambda meta: meta.update(stages=[1]))
+    eps_to_v = _edited_copy(
+        model_dir, tmp_path / "v", lambda meta: meta["config"]["prior"].update(prediction="v")
+    )
+    elsewhere = _edited_copy(own[0], tmp_path / "o", lambda meta: meta["data"].update(source=str(latin1)))
+    short = _walks_csv(tmp_path / "short.csv", n=4, length=40)
+    out = tmp_path / "out"
+    train = ["train", "-d", "GunPoint", "--preset", "tiny"]
+    return [
+        ([*train, "--stages", "3", "-o", out], "--stages must be 1, 2 or 1,2"),
+        ([*train[:3], "--preset", "huge", "-o", out], "unknown preset 'huge'"),
+        ([*train, "--precision", "8bit", "-o", out], "--precision"),
+        (["train", "-d", "GunPiont", "-o", out], "GunPoint"),
+        ([*train, "-o", blocker / "m"], "is a file, not a folder"),
+        ([*train, "--stages", "2", "-o", out], "needs the stage-1 model"),
+        ([*train, "-o", model_dir], "--resume"),
+        (["train", "-d", latin1, "-o", out], ""),  # the data layer words it; here: one line, no traceback
+        (["train", "-d", "GunPoint", "--devices", 0, "-o", out], "--devices"),
+        (["sample", tmp_path / "missing", "-o", tmp_path / "s.npz"], "no such model folder"),
+        (["sample", model_dir, "-o", blocker / "s.npz"], "is a file, not a folder"),
+        (["sample", model_dir, "-o", tmp_path / "s.txt"], "unsupported output format"),
+        (["sample", model_dir, "--label", "3", "-o", tmp_path / "s.npz"], "unknown class '3'"),
+        (["sample", model_dir, "--label", "1", "--label-index", 0, "-o", tmp_path / "s.npz"], "not both"),
+        (["sample", model_dir, "-n", 0, "-o", tmp_path / "s.npz"], "-n"),
+        (["sample", broken, "-o", tmp_path / "s.npz"], "prior_hf.safetensors"),
+        (["sample", stage1_only, "-o", tmp_path / "s.npz"], "holds only stage 1"),
+        (["sample", eps_to_v, "-o", tmp_path / "s.npz"], "prior.prediction: 'eps' saved, 'v' now"),
+        (["evaluate", model_dir, "-o", blocker / "m.json"], "is a file, not a folder"),
+        (["evaluate", model_dir, "-d", tmp_path / "nope.csv", "-o", tmp_path / "m.json"], "nope.csv"),
+        (
+            ["evaluate", elsewhere, "-o", tmp_path / "m.json"],
+            "pass the data it was trained on with --dataset",
+        ),
+        (["plot", model_dir, "-o", blocker], "is a file, not a folder"),
+        (["plot", elsewhere, "-o", tmp_path / "p"], "pass the data it was trained on with --dataset"),
+        (["plot", tmp_path / "missing", "-o", tmp_path / "p"], "no such model folder"),
+        (["datasets", "--nope"], "--nope"),
+        (["demo", "-o", blocker], "is a file, not a folder"),
+        (["demo", "--preset", "huge", "-o", out], "unknown preset"),
+        (["benchmark", "--runs", 0, "-o", out], "--runs"),
+        (["no-such-command"], "no-such-command"),
+        (["plot", model_dir, "-d", short, "--label-column", "label", "-o", tmp_path / "p"], "of length 40"),
+    ]
+
+
+BAD_CASES = 30
+
+
+@pytest.mark.parametrize("case", range(BAD_CASES))
+def test_every_user_error_is_one_line_and_exit_code_2(model_dir, own_model, tmp_path, case):
+    cases = _bad_invocations(model_dir, own_model, tmp_path)
+    assert len(cases) == BAD_CASES
+    args, expected = cases[case]
+    result = invoke(*args)
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert expected in lines[0] and "Traceback" not in result.output
+
+
+def test_verbose_shows_the_traceback_of_a_user_error(tmp_path):
+    result = runner.invoke(
+        app, ["--verbose", "sample", str(tmp_path / "missing"), "-o", str(tmp_path / "s.npz")]
+    )
+    assert result.exit_code == 1 and "no such model folder" in str(result.exception)

@@ -175,3 +175,63 @@ def test_unfitted_model_says_so():
     for method in ("reconstruct", "split_bands"):
         with pytest.raises(RuntimeError, match="not fitted"):
             getattr(TimeVQVDM(preset="tiny"), method)(np.zeros((2, 150), dtype=np.float32))
+
+
+def test_a_str_label_is_a_class_name_and_an_int_an_index(fitted):
+    assert fitted.data_info.classes == ["1", "2"]  # GunPoint: numeric names, the trap this guards
+    assert (fitted.sample(2, labels="1", steps=2, seed=0).y == 0).all()
+    assert (fitted.sample(2, labels=1, steps=2, seed=0).y == 1).all()
+    with pytest.raises(ValueError, match="unknown class '0'"):
+        fitted.sample(2, labels="0", steps=2)
+
+
+def _walks(seed: int, n: int = 8, length: int = 40) -> np.ndarray:
+    return np.cumsum(np.random.default_rng(seed).normal(size=(n, length)), axis=1)
+
+
+def test_stage2_alone_refuses_other_data_than_stage1_saw():
+    model = TimeVQVDM(preset="tiny", progress=False).fit(_walks(0), stages=(1,))
+    with pytest.raises(ValueError, match="stage 2 must train on the data stage 1 was trained on"):
+        model.fit(_walks(1), stages=(2,))
+    model.fit(_walks(0), stages=(2,))  # the same data is fine
+    assert model.prior_lf is not None
+
+
+def test_resume_refuses_a_run_started_on_other_data(tmp_path):
+    TimeVQVDM(preset="tiny", progress=False).fit(_walks(0), stages=(1,), run_dir=tmp_path)
+    with pytest.raises(CheckpointError, match=r"stage1.*cannot resume.*data\.mean"):
+        TimeVQVDM(preset="tiny", progress=False).fit(_walks(1), stages=(1,), run_dir=tmp_path, resume=True)
+
+
+@pytest.mark.parametrize(
+    "section, key, value, named",
+    [
+        ("config", ("prior", "prediction"), "v", "prior.prediction: 'eps' saved, 'v' now"),
+        ("data", ("std",), 877.0, "data.std"),
+        ("config", ("seed",), 5, "seed: 0 saved, 5 now"),
+    ],
+)
+def test_load_refuses_a_model_json_edited_away_from_its_weights(fitted, tmp_path, section, key, value, named):
+    import json
+
+    path = fitted.save(tmp_path / "m")
+    meta = json.loads((path / "model.json").read_text())
+    target = meta[section]
+    for part in key[:-1]:
+        target = target[part]
+    target[key[-1]] = value
+    (path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(
+        CheckpointError, match=r"does not match model\.json, which describes other weights"
+    ) as info:
+        TimeVQVDM.load(path)
+    assert named in str(info.value)
+
+
+def test_saved_models_carry_the_data_fingerprint(fitted, gunpoint, tmp_path):
+    from timevqvdm.model import data_fingerprint
+
+    loaded = TimeVQVDM.load(fitted.save(tmp_path / "m"), progress=False)
+    assert loaded.data_info.fingerprint == data_fingerprint(gunpoint)
+    assert data_fingerprint(load_dataset("GunPoint", split="train")) == data_fingerprint(gunpoint)
+    assert data_fingerprint(gunpoint.subset(np.arange(49))) != data_fingerprint(gunpoint)

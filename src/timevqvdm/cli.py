@@ -6,23 +6,66 @@ timevqvdm sample runs/gunpoint -n 256 --proportional --out samples.npz
 timevqvdm evaluate runs/gunpoint --out metrics.json
 timevqvdm plot runs/gunpoint --out plots/
 timevqvdm demo
+
+A user error (a bad option, file, dataset or model folder) is one line on stderr and exit code 2; `--verbose`
+shows the traceback behind it.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import sys
+import tempfile
+from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
+from typer.core import TyperGroup
+
+try:  # typer vendors click from 0.17 on
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+except ImportError:  # pragma: no cover
+    from click.exceptions import ClickException, NoArgsIsHelpError
+
+console = Console(stderr=True)
+# Whether `--verbose` was given: user errors then show their traceback.
+_options = {"verbose": False}
+
+
+class _OneLineErrors(TyperGroup):
+    """Usage errors (unknown option, value out of range) as one line, like every other user error."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as err:
+            typer.echo(err.format_message())
+            sys.exit(err.exit_code)
+        except ClickException as err:
+            ctx = getattr(err, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            _print_error(f"{_one_line(err.format_message())}{hint}")
+            sys.exit(err.exit_code)
+        except typer.Abort:
+            _print_error("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
 
 app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="TimeVQVDM: synthetic time series generation."
+    cls=_OneLineErrors,
+    add_completion=False,
+    no_args_is_help=True,
+    help="TimeVQVDM: synthetic time series generation.",
 )
-console = Console(stderr=True)
 
 
 class Sampler(str, Enum):
@@ -55,20 +98,89 @@ def _setup_logging(verbose: bool) -> None:
     )
 
 
+def _print_error(message: str) -> None:
+    # soft_wrap: long paths stay on one line, whole, so they can be copied from the terminal. The message
+    # holds user-supplied text (paths, class names): escaped, so "[...]" prints as typed.
+    console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
+
+
 def _fail(message: str) -> None:
-    # soft_wrap: long paths stay on one line, whole, so they can be copied from the terminal.
-    console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    _print_error(message)
     raise typer.Exit(code=2)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(line.strip() for line in str(message).splitlines() if line.strip())
+
+
+def _user_errors(command: Callable) -> Callable:
+    """Run `command`; a user error it meets (a bad value, file, dataset or checkpoint: ValueError and its
+    DataError/CheckpointError, OSError) ends it with one line and exit code 2 (a traceback with --verbose)."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (ValueError, OSError) as err:
+            if _options["verbose"]:
+                raise
+            _fail(_one_line(str(err)) or type(err).__name__)
+
+    return run
+
+
+def _say(message: str) -> None:
+    """A progress message on stderr; `message` is plain text (user strings are not read as markup)."""
+    console.print(escape(message), soft_wrap=True)
 
 
 @app.callback()
 def _main(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log progress messages.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Log progress messages; tracebacks for errors.")
+    ] = False,
 ) -> None:
+    _options["verbose"] = verbose
     _setup_logging(verbose)
 
 
+LabelColumnOpt = Annotated[
+    str | None,
+    typer.Option(
+        help="CSV/TSV/Parquet: the column holding the class labels, by header name or 0-based index "
+        "(an integer is an index)."
+    ),
+]
+EncodingOpt = Annotated[str | None, typer.Option(help="Text encoding of CSV/TSV files (e.g. latin-1).")]
+
+
+def _load_options(label_column: str | None, encoding: str | None) -> dict[str, Any]:
+    """`load_dataset` keyword arguments for the options given (none for those left out)."""
+    options: dict[str, Any] = {}
+    if label_column is not None:
+        options["label_column"] = int(label_column) if label_column.isdigit() else label_column
+    if encoding is not None:
+        options["encoding"] = encoding
+    return options
+
+
+def _check_writable(path: Path, *, folder: bool = False) -> None:
+    """Fail now, before any long work, unless the file (or with `folder`, the folder) `path` can be written."""
+    if folder and path.exists() and not path.is_dir():
+        _fail(f"{path} is a file, not a folder; choose another --out")
+    base = path if folder else path.parent
+    ancestor = next(p for p in (base, *base.parents) if p.exists())
+    if not ancestor.is_dir():
+        _fail(f"cannot write {path}: {ancestor} is a file, not a folder; choose another --out")
+    try:
+        with tempfile.TemporaryFile(dir=ancestor):
+            pass
+    except OSError as err:
+        _fail(f"cannot write {path}: {ancestor}: {err.strerror or err}; choose another --out")
+
+
 @app.command()
+@_user_errors
 def datasets(
     ucr_root: Annotated[
         Path | None, typer.Option(help="Local UCRArchive_2018 folder (default: $TIMEVQVDM_UCR_ROOT).")
@@ -79,11 +191,12 @@ def datasets(
 
     found = list_datasets(ucr_root=ucr_root)
     for group, names in found.items():
-        console.print(f"[bold]{group}[/] ({len(names)})")
+        typer.echo(f"{group} ({len(names)})")
         typer.echo("  " + (", ".join(names) if names else "(none)"))
 
 
 @app.command()
+@_user_errors
 def train(
     dataset: DatasetOpt,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the trained model and its run logs.")],
@@ -109,17 +222,24 @@ def train(
         int, typer.Option(min=1, help="Devices (GPUs, or CPU processes); >1 trains with DDP.")
     ] = 1,
     precision: Annotated[str, typer.Option(help="Training precision: 32-true or bf16-mixed.")] = "32-true",
+    checkpoint_minutes: Annotated[
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Also save a checkpoint after this many minutes since the last one (default: the preset's, "
+            "2; 0: only every checkpoint_every steps).",
+        ),
+    ] = None,
+    label_column: LabelColumnOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Train TimeVQVDM (stage 1 tokenizer, then the stage 2 diffusion priors) and save it to OUT."""
     from timevqvdm.config import get_preset
-    from timevqvdm.data import DataError, load_dataset
+    from timevqvdm.data import load_dataset
     from timevqvdm.model import TimeVQVDM
 
-    try:
-        stage_tuple = tuple(int(s) for s in stages.split(","))
-        config = get_preset(preset)
-    except ValueError as err:
-        _fail(str(err))
+    stage_tuple = _parse_stages(stages)
+    config = get_preset(preset)
     config.seed = seed
     if stage1_epochs:
         config.stage1.epochs = stage1_epochs
@@ -130,31 +250,91 @@ def train(
     for stage in (config.stage1, config.stage2):
         stage.devices, stage.precision = devices, precision
         stage.strategy = "ddp" if devices > 1 else stage.strategy
-    try:
-        data = load_dataset(dataset, split="train")
-    except DataError as err:
-        _fail(str(err))
-    console.print(data.summary())
+        if checkpoint_minutes is not None:
+            stage.checkpoint_minutes = checkpoint_minutes or None
+    _check_writable(out, folder=True)
+    if (out / "model.json").exists() and not resume and stage_tuple != (2,):
+        _fail(f"{out} already holds a model; pass --resume to continue it or choose another --out")
+    if stage_tuple == (2,) and not (out / "model.json").exists():
+        _fail(f"--stages 2 needs the stage-1 model in {out}: train it first with --stages 1 (or 1,2)")
+    options = _load_options(label_column, encoding)
+    data = load_dataset(dataset, split="train", **options)
+    _say(data.summary())
     if stage_tuple == (2,):
         model = TimeVQVDM.load(out)
         model.config.stage2 = config.stage2
     else:
-        if (out / "model.json").exists() and not resume:
-            _fail(f"{out} already holds a model; pass --resume to continue it or choose another --out")
         model = TimeVQVDM(config=config)
+    if resume:
+        _check_resume_matches(out, data)
+        _say_where_training_resumes(out / "runs", stage_tuple)
     model.fit(data, stages=stage_tuple, run_dir=out / "runs", resume=resume)
+    model.data_info.source, model.data_info.load_options = _source_of(dataset), options
     model.save(out, overwrite=True)
-    console.print(f"saved model to [bold]{out}[/]")
+    console.print(f"saved model to [bold]{escape(str(out))}[/]", soft_wrap=True)
+
+
+def _parse_stages(stages: str) -> tuple[int, ...]:
+    parsed = {"1": (1,), "2": (2,), "1,2": (1, 2)}.get(stages.replace(" ", ""))
+    if parsed is None:
+        _fail(f"--stages must be 1, 2 or 1,2, got {stages!r}")
+    return parsed
+
+
+def _source_of(dataset: str) -> str:
+    """How to find `--dataset` again from another folder: an absolute path for a file or folder."""
+    path = Path(dataset).expanduser()
+    return str(path.resolve()) if path.exists() else dataset
+
+
+def _check_resume_matches(out: Path, data) -> None:
+    """Refuse to resume a saved model with other data (its checkpoints also refuse other settings)."""
+    from timevqvdm.model import MODEL_JSON, DataInfo, TimeVQVDM
+    from timevqvdm.training.checkpoint import describe_differences
+
+    if not (out / MODEL_JSON).exists():
+        return
+    saved = TimeVQVDM.load(out, device="cpu", progress=False).data_info
+    given = DataInfo.of(data)
+    if saved.fingerprint is not None and saved.fingerprint != given.fingerprint:
+        differences = describe_differences(saved.description(), given.description())
+        _fail(
+            f"{out} holds a model trained on other data than {data.name} ({differences}); resume it with the "
+            "data it was trained on, or train into another --out"
+        )
+
+
+def _say_where_training_resumes(runs: Path, stages: tuple[int, ...]) -> None:
+    """One line per stage: the step its checkpoint resumes from, or that it starts fresh."""
+    from timevqvdm.training.checkpoint import read_metadata
+    from timevqvdm.training.trainer import CHECKPOINT_NAME
+
+    names = [name for stage in stages for name in (("stage1",) if stage == 1 else ("stage2_lf", "stage2_hf"))]
+    for name in names:
+        checkpoint = runs / name / CHECKPOINT_NAME
+        if checkpoint.exists():
+            meta = read_metadata(checkpoint)
+            step = meta.get("step", "?")
+            _say(f"{name}: resuming from step {step} ({checkpoint})")
+        else:
+            _say(f"{name}: nothing to resume in {checkpoint.parent}, starting fresh")
 
 
 @app.command()
+@_user_errors
 def sample(
     model_dir: ModelDir,
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Output file: .npz, .csv or .parquet (labels included).")
     ],
     n: Annotated[int, typer.Option("-n", min=1, help="Number of series.")] = 256,
-    label: Annotated[str | None, typer.Option(help="Generate this class (name or index).")] = None,
+    label: Annotated[
+        str | None, typer.Option(help="Generate this class, by name (as `train` showed it, e.g. 1 or up).")
+    ] = None,
+    label_index: Annotated[
+        int | None,
+        typer.Option(min=0, help="Generate this class, by 0-based position in the model's class list."),
+    ] = None,
     proportional: Annotated[
         bool, typer.Option("--proportional", help="Classes in training proportions.")
     ] = False,
@@ -184,25 +364,39 @@ def sample(
     ] = None,
 ) -> None:
     """Sample new series from a trained model and write them with their labels."""
-    from timevqvdm.model import TimeVQVDM
-
-    if label is not None and proportional:
-        _fail("use either --label or --proportional, not both")
+    given = {
+        "--label": label is not None,
+        "--label-index": label_index is not None,
+        "--proportional": proportional,
+    }
+    chosen = [option for option, present in given.items() if present]
+    if len(chosen) > 1:
+        _fail(f"use one of {' and '.join(chosen)}, not both")
     _refuse_existing(out)
-    model = TimeVQVDM.load(model_dir)
+    _check_writable(out)
+    model = _load_model(model_dir, stage2=True)
     # Before sampling, which may take minutes: a format that cannot hold the result fails now.
     _check_sample_format(out, model.data_info.n_channels)
-    labels = "proportional" if proportional else _parse_label(label)
-    try:
-        result = model.sample(
-            n, labels, steps=steps, guidance=guidance, rescale=rescale, t_max=t_max,
-            sampler=sampler.value if sampler else None, seed=seed, precision=precision.value, batch_size=batch_size,
-            unconditional=unconditional.value if unconditional else None,
-        )  # fmt: skip
-    except ValueError as err:
-        _fail(str(err))
+    labels = "proportional" if proportional else (label if label is not None else label_index)
+    result = model.sample(
+        n, labels, steps=steps, guidance=guidance, rescale=rescale, t_max=t_max,
+        sampler=sampler.value if sampler else None, seed=seed, precision=precision.value, batch_size=batch_size,
+        unconditional=unconditional.value if unconditional else None,
+    )  # fmt: skip
     write_samples(result, out)
-    console.print(f"wrote {n} series to [bold]{out}[/]")
+    console.print(f"wrote {n} series to [bold]{escape(str(out))}[/]", soft_wrap=True)
+
+
+def _load_model(model_dir: Path, *, stage2: bool = False):
+    """The model in `model_dir`; with `stage2`, fail unless it has its stage-2 priors."""
+    from timevqvdm.model import TimeVQVDM
+
+    model = TimeVQVDM.load(model_dir)
+    if stage2 and model.prior_lf is None:
+        _fail(
+            f"{model_dir} holds only stage 1; train stage 2 first: timevqvdm train ... --out {model_dir} --stages 2"
+        )
+    return model
 
 
 def _refuse_existing(*paths: Path) -> None:
@@ -211,12 +405,6 @@ def _refuse_existing(*paths: Path) -> None:
     if existing:
         verb = "exists" if len(existing) == 1 else "exist"
         _fail(f"{', '.join(existing)} already {verb}; choose another --out (nothing is overwritten)")
-
-
-def _parse_label(label: str | None):
-    if label is None:
-        return None
-    return int(label) if label.isdigit() else label
 
 
 def _check_sample_format(out: Path, n_channels: int) -> None:
@@ -253,6 +441,7 @@ def write_samples(dataset, out: Path) -> None:
 
 
 @app.command()
+@_user_errors
 def evaluate(
     model_dir: ModelDir,
     out: Annotated[Path, typer.Option("--out", "-o", help="Metrics JSON file.")] = Path("metrics.json"),
@@ -260,21 +449,35 @@ def evaluate(
         Path | None, typer.Option(help="Evaluate these samples (.npz/.csv/.parquet) instead of sampling.")
     ] = None,
     dataset: Annotated[
-        str | None, typer.Option("--dataset", "-d", help="Reference data (default: the model's).")
+        str | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="The real training data (default: where the model was trained from, if it is unchanged).",
+        ),
+    ] = None,
+    test: Annotated[
+        str | None,
+        typer.Option(
+            help="The real test data, a file (default: the test split of --dataset's name or folder)."
+        ),
     ] = None,
     runs: Annotated[int, typer.Option(min=1, help="Sampling runs to average (mean and std).")] = 1,
     fcn_epochs: Annotated[int, typer.Option(min=1, help="FCN training epochs (thesis: 1000).")] = 1000,
     seed: Annotated[int, typer.Option(min=0)] = 0,
+    label_column: LabelColumnOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """FID, IS, CAS (TSTR/TRTR), noise floor, memorisation and distribution metrics, written as JSON."""
     from timevqvdm.data import load_dataset
     from timevqvdm.evaluation import evaluate as run_evaluation
-    from timevqvdm.model import TimeVQVDM
 
     _refuse_existing(out)  # before hours of sampling and FCN training, not after
-    model = TimeVQVDM.load(model_dir)
-    name = dataset or model.data_info.name
-    train_set, test_set = load_dataset(name, split="train"), load_dataset(name, split="test")
+    _check_writable(out)
+    model = _load_model(model_dir, stage2=samples is None)
+    options = _load_options(label_column, encoding)
+    train_set, source, used = _real_training_data(model, model_dir, dataset, options, "--dataset and --test")
+    test_set = _real_test_data(train_set, source, test, options or used)
     subject = (
         model
         if samples is None
@@ -283,29 +486,89 @@ def evaluate(
     metrics = run_evaluation(subject, train_set, test=test_set, runs=runs, seed=seed, fcn_epochs=fcn_epochs)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(metrics, indent=2) + "\n")
-    console.print(f"wrote metrics to [bold]{out}[/]")
+    console.print(f"wrote metrics to [bold]{escape(str(out))}[/]", soft_wrap=True)
 
 
 def _label_column(path: Path):
     return "label" if path.suffix.lower() in (".csv", ".parquet") else None
 
 
+def _real_training_data(model, model_dir: Path, dataset: str | None, options: dict[str, Any], needs: str):
+    """The real training data to compare the model with, where it came from and the options it loaded with.
+
+    Without `dataset`, the source stored with the model is used only when it still holds the exact data
+    the model was trained on (same fingerprint); a same-named UCR dataset or an edited file is not it.
+    """
+    from timevqvdm.data import load_dataset
+    from timevqvdm.model import DataInfo
+    from timevqvdm.training.checkpoint import describe_differences
+
+    info = model.data_info
+    if dataset is not None:
+        real = load_dataset(dataset, split="train", **options)
+        if (real.n_channels, real.length) != (info.n_channels, info.length):
+            _fail(
+                f"--dataset {dataset} has {real.n_channels} channel(s) of length {real.length}; the model makes "
+                f"{info.n_channels} of length {info.length}"
+            )
+        if info.fingerprint is not None and DataInfo.of(real).fingerprint != info.fingerprint:
+            differences = describe_differences(info.description(), DataInfo.of(real).description())
+            _say(f"note: --dataset {dataset} is not the data {model_dir} was trained on ({differences})")
+        return real, dataset, options
+    source = info.source or info.name
+    ask = f"pass the data it was trained on with {needs}"
+    if info.fingerprint is None:
+        _fail(f"{model_dir} was saved without a fingerprint of its training data ({info.name}); {ask}")
+    try:
+        real = load_dataset(source, split="train", **(info.load_options or {}))
+    except (ValueError, OSError) as err:  # DataError, or what a file changed beyond reading raises
+        _fail(f"{model_dir} was trained on {info.name} from {source}, which does not load now ({err}); {ask}")
+    if DataInfo.of(real).fingerprint != info.fingerprint:
+        _fail(f"{model_dir} was trained on {info.name}, and {source} no longer holds that data; {ask}")
+    return real, source, info.load_options or {}
+
+
+def _real_test_data(train_set, source: str, test: str | None, options: dict[str, Any]):
+    """The real test split: `test` (a file, normalised and encoded like `train_set`), else `source`'s."""
+    from timevqvdm.data import load_dataset
+
+    if test is not None:
+        classes = train_set.classes if train_set.y is not None else None
+        return load_dataset(test, split="train", stats=train_set.stats, classes=classes, **options)
+    if Path(source).is_file():
+        _fail(f"{source} is a single file without a test split; pass the real test data with --test")
+    return load_dataset(source, split="test", **options)
+
+
 @app.command()
+@_user_errors
 def plot(
     model_dir: ModelDir,
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the PNG files.")] = Path("plots"),
     n: Annotated[int, typer.Option("-n", min=1, help="Series per panel.")] = 256,
     seed: Annotated[int, typer.Option(min=0)] = 0,
+    dataset: Annotated[
+        str | None,
+        typer.Option(
+            "--dataset",
+            "-d",
+            help="The real data to plot beside the samples (default: where the model was trained from, if "
+            "it is unchanged).",
+        ),
+    ] = None,
+    label_column: LabelColumnOpt = None,
+    encoding: EncodingOpt = None,
 ) -> None:
     """Real vs synthetic run charts and the LF/HF decomposition, as PNG files."""
-    from timevqvdm.data import load_dataset
     from timevqvdm.evaluation import plot_decomposition, plot_real_vs_synthetic
-    from timevqvdm.model import TimeVQVDM
 
     series_png, bands_png = out / "real_vs_synthetic.png", out / "decomposition.png"
     _refuse_existing(series_png, bands_png)
-    model = TimeVQVDM.load(model_dir)
-    real = load_dataset(model.data_info.name, split="train")
+    _check_writable(out, folder=True)
+    model = _load_model(model_dir, stage2=True)
+    real, _, _ = _real_training_data(
+        model, model_dir, dataset, _load_options(label_column, encoding), needs="--dataset"
+    )
     synthetic = model.sample(n, None, seed=seed, return_bands=True)
     out.mkdir(parents=True, exist_ok=True)
     real_x = real.to_original_units(real.X)
@@ -317,6 +580,7 @@ def plot(
 
 
 @app.command()
+@_user_errors
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo's model and PNG.")] = Path(
         "runs/demo"
@@ -328,15 +592,18 @@ def demo(
     n: Annotated[int, typer.Option("-n", min=1)] = 256,
 ) -> None:
     """Train the quick preset on GunPoint, sample 256 series and plot real beside synthetic."""
+    from timevqvdm.config import get_preset
     from timevqvdm.data import load_dataset
     from timevqvdm.evaluation import plot_real_vs_synthetic
     from timevqvdm.model import TimeVQVDM
 
+    _check_writable(out, folder=True)
+    get_preset(preset)  # an unknown preset fails before the data loads
     data = load_dataset(dataset, split="train")
-    console.print(data.summary())
+    _say(data.summary())
     model_dir = out / "model"
     if (model_dir / "model.json").exists():
-        console.print(f"reusing the model in {model_dir}")
+        _say(f"reusing the model in {model_dir}")
         model = TimeVQVDM.load(model_dir)
     else:
         model = TimeVQVDM(preset=preset).fit(data, run_dir=out / "runs", resume=True)
@@ -354,6 +621,7 @@ def demo(
 
 
 @app.command()
+@_user_errors
 def benchmark(
     out: Annotated[
         Path, typer.Option("--out", "-o", help="Benchmark folder (models, results, tables, figures).")
@@ -392,10 +660,8 @@ def benchmark(
 
     from timevqvdm.benchmark import resolve_datasets, run_benchmark
 
-    try:
-        names = resolve_datasets(datasets)
-    except ValueError as err:
-        _fail(str(err))
+    names = resolve_datasets(datasets)
+    _check_writable(out, folder=True)
     # tqdm, not rich: the trainer's own tqdm bars nest under this one while a dataset trains.
     bar = tqdm(total=len(names), desc="datasets", unit="dataset", dynamic_ncols=True)
 
@@ -418,7 +684,9 @@ def benchmark(
         bar.close()
     failed = [r["dataset"] for r in result.records if r.get("status") != "ok"]
     if failed:
-        console.print(f"[bold red]failed:[/] {', '.join(failed)} (see {out / 'results'})")
+        console.print(
+            f"[bold red]failed:[/] {escape(', '.join(failed))} (see {escape(str(out / 'results'))})"
+        )
     typer.echo(str(result.markdown))
 
 

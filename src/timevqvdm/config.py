@@ -60,6 +60,9 @@ class TrainConfig:
     warmup_steps: int = 0
     ema_decay: float | None = None  # EMA of weights (stage 2 lever); None = off
     checkpoint_every: int = 500
+    # Also save when this many minutes passed since the last save (None: steps only), so a hard kill of a
+    # slow run loses at most a few minutes.
+    checkpoint_minutes: float | None = 2.0
     log_every: int = 10
     precision: str = "32-true"
     accelerator: str = "auto"

@@ -5,11 +5,16 @@
     model.save("runs/gunpoint")
 
 A saved model is a folder of data: ``model.json`` (config, class names, normalisation, shapes) and one
-safetensors file per network. Loading it runs no code and needs no flags.
+safetensors file per network. Loading it runs no code and needs no flags. Each weight file carries a
+description of what its weights were trained with (configuration, shapes, data fingerprint); loading refuses a
+``model.json`` that no longer matches it.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import logging
 import os
 from collections.abc import Sequence
@@ -29,9 +34,11 @@ from timevqvdm.tokenizer import FrequencyTokenizer, build_tokenizer
 from timevqvdm.training import Trainer
 from timevqvdm.training.checkpoint import (
     CheckpointError,
+    describe_differences,
     load_json,
     load_module_state,
     load_tensors,
+    read_metadata,
     save_json,
     save_tensors,
 )
@@ -50,11 +57,19 @@ WEIGHT_FILES = {
     "prior_lf": "prior_lf.safetensors",
     "prior_hf": "prior_hf.safetensors",
 }
+# The TrainConfig fields that shape the weights: a resume may change the others (epochs, devices, precision,
+# checkpoint cadence), not these.
+WEIGHT_SHAPING_TRAIN_FIELDS = ("batch_size", "lr", "weight_decay", "warmup_steps", "ema_decay")
 
 
 @dataclass
 class DataInfo:
-    """What the model must remember about its training data (nanoGPT-style: stored in the checkpoint)."""
+    """What the model must remember about its training data (nanoGPT-style: stored in the checkpoint).
+
+    `fingerprint` is `data_fingerprint` of the training set (None in models saved before fingerprints);
+    `source` and `load_options` say how to load it again when known (the CLI stores its ``--dataset`` and
+    the `load_dataset` options it passed).
+    """
 
     name: str
     n_channels: int
@@ -63,10 +78,38 @@ class DataInfo:
     class_counts: list[int]
     mean: float
     std: float
+    fingerprint: str | None = None
+    source: str | None = None
+    load_options: dict[str, Any] | None = None
+
+    @classmethod
+    def of(cls, dataset: TimeSeriesDataset) -> DataInfo:
+        """What a model trained on `dataset` remembers of it."""
+        return cls(
+            name=dataset.name,
+            n_channels=dataset.n_channels,
+            length=dataset.length,
+            classes=[str(c) for c in dataset.classes],
+            class_counts=[int(c) for c in dataset.class_counts()] if dataset.y is not None else [],
+            mean=float(dataset.mean),
+            std=float(dataset.std),
+            fingerprint=data_fingerprint(dataset),
+        )
 
     @property
     def n_classes(self) -> int:
         return len(self.classes)
+
+    def description(self) -> dict[str, Any]:
+        """What identifies the training data, for comparisons that name what differs."""
+        return {
+            "n_channels": self.n_channels,
+            "length": self.length,
+            "classes": list(self.classes),
+            "mean": self.mean,
+            "std": self.std,
+            "sha256": self.fingerprint,
+        }
 
 
 class TimeVQVDM:
@@ -163,15 +206,7 @@ class TimeVQVDM:
                 dataset.n_series,
                 dataset.length,
             )
-        info = DataInfo(
-            name=dataset.name,
-            n_channels=dataset.n_channels,
-            length=dataset.length,
-            classes=[str(c) for c in dataset.classes],
-            class_counts=[int(c) for c in dataset.class_counts()] if dataset.y is not None else [],
-            mean=float(dataset.mean),
-            std=float(dataset.std),
-        )
+        info = DataInfo.of(dataset)
         if stages == (2,):
             if self.tokenizer is None:
                 raise ValueError(
@@ -182,6 +217,7 @@ class TimeVQVDM:
                     f"data shape (channels, length) = {(info.n_channels, info.length)} does not match the "
                     f"tokenizer's {(self.data_info.n_channels, self.data_info.length)}"
                 )
+            _check_same_data(self.data_info, info)
         self.data_info = info
         return dataset
 
@@ -196,9 +232,11 @@ class TimeVQVDM:
         monitor: ValidationMonitor | None = None,
     ):
         sub = run_dir / name if run_dir is not None else None
+        fingerprint = self.weights_description("tokenizer" if name == "stage1" else "prior")
         trainer = Trainer(
-            module, cfg, sub, seed=self.config.seed, desc=name, progress=self.progress, monitor=monitor
-        )
+            module, cfg, sub, seed=self.config.seed, desc=name, progress=self.progress, fingerprint=fingerprint,
+            monitor=monitor,
+        )  # fmt: skip
         result = trainer.fit(data, resume=resume)
         self.history[name] = {
             "steps": result.steps,
@@ -387,9 +425,10 @@ class TimeVQVDM:
         Parameters
         ----------
         n : number of series.
-        labels : None = unconditional (null class); a class name or index = all `n` of that class; a sequence
-            of `n` names/indices = one per series; "proportional" = class counts in proportion to the
-            training set (thesis 3.6).
+        labels : None = unconditional (null class); one class = all `n` of that class; a sequence of `n` =
+            one per series; "proportional" = class counts in proportion to the training set (thesis 3.6).
+            A class is given by its name, a str (``"1"`` is the class named "1"), or by its index, an int
+            (position in ``data_info.classes``: ``1`` is the second class). Never one for the other.
         steps, guidance, rescale, t_max, sampler : default to ``config.sampling`` (128 steps, w = 1,
             γ = 0.1, t_max = 0.99, "ancestral"). `guidance` is the classifier-free weight w of Eq. (29).
         seed : fixes the samples on a given device; None draws fresh entropy.
@@ -513,7 +552,9 @@ class TimeVQVDM:
             and 0 <= int(label) < len(classes)
         ):
             return int(label)
-        raise ValueError(f"unknown class {label!r}: classes are {classes} (or indices 0..{len(classes) - 1})")
+        raise ValueError(
+            f"unknown class {label!r}: class names are {classes}, indices (ints) 0..{len(classes) - 1}"
+        )
 
     def _autocast(self, precision: str):
         if precision in ("32", "fp32", "32-true"):
@@ -550,7 +591,9 @@ class TimeVQVDM:
         modules = {"tokenizer": self.tokenizer, "prior_lf": self.prior_lf, "prior_hf": self.prior_hf}
         for key, module in modules.items():
             if module is not None:
-                save_tensors(path / WEIGHT_FILES[key], module.state_dict(), metadata={"format": FORMAT})
+                part = "tokenizer" if key == "tokenizer" else "prior"
+                metadata = {"format": FORMAT, "weights": json.dumps(self.weights_description(part))}
+                save_tensors(path / WEIGHT_FILES[key], module.state_dict(), metadata=metadata)
             else:
                 (path / WEIGHT_FILES[key]).unlink(missing_ok=True)
         save_json(
@@ -588,6 +631,7 @@ class TimeVQVDM:
         model.data_info = info
         model.history = meta.get("history", {})
         model.tokenizer = build_tokenizer(info.length, info.n_channels, config.frequency, config.tokenizer)
+        model._check_weights_description(path / WEIGHT_FILES["tokenizer"], "tokenizer")
         _load_weights(model.tokenizer, path / WEIGHT_FILES["tokenizer"])
         _freeze(model.tokenizer.to(model.device))
         if 2 in meta.get("stages", []):
@@ -601,11 +645,49 @@ class TimeVQVDM:
                 latent_channels=c_hf, latent_width=w_hf, n_classes=info.n_classes, cond_channels=c_lf,
                 cfg=config.prior, band="hf",
             )  # fmt: skip
-            _load_weights(model.prior_lf, path / WEIGHT_FILES["prior_lf"])
-            _load_weights(model.prior_hf, path / WEIGHT_FILES["prior_hf"])
+            for key, prior in (("prior_lf", model.prior_lf), ("prior_hf", model.prior_hf)):
+                model._check_weights_description(path / WEIGHT_FILES[key], "prior")
+                _load_weights(prior, path / WEIGHT_FILES[key])
             _freeze(model.prior_lf.to(model.device))
             _freeze(model.prior_hf.to(model.device))
         return model
+
+    # ======================================================================================= fingerprints
+    def weights_description(self, part: str) -> dict[str, Any]:
+        """What the weights of `part` ("tokenizer" or "prior") were trained with, as JSON-able data.
+
+        Everything that shapes or interprets those weights: the architecture, the prediction type, the
+        training settings that change the result (not epochs, devices or precision), the seed, the latent
+        shapes and the training data (shape, classes, normalisation, fingerprint). Stored in each weight
+        file and training checkpoint; loading and resuming compare it with the model at hand.
+        """
+        if part not in ("tokenizer", "prior"):
+            raise ValueError(f"part must be 'tokenizer' or 'prior', got {part!r}")
+        cfg, info = self.config, self.data_info
+        description = {
+            "data": info.description(),
+            "frequency": dataclasses.asdict(cfg.frequency),
+            "tokenizer": dataclasses.asdict(cfg.tokenizer),
+            "stage1": _weight_shaping(cfg.stage1),
+            "seed": cfg.seed,
+        }
+        if part == "prior":
+            description["prior"] = dataclasses.asdict(cfg.prior)
+            description["stage2"] = _weight_shaping(cfg.stage2)
+            description["latent_shapes"] = {k: list(v) for k, v in self.tokenizer.latent_shapes.items()}
+        return json.loads(json.dumps(description))  # tuples as lists, as they come back from a file
+
+    def _check_weights_description(self, file: Path, part: str) -> None:
+        """Refuse weights trained with another configuration or data than model.json now describes."""
+        saved = read_metadata(file).get("weights") if file.is_file() else None
+        if saved is None:
+            return  # a missing file is reported when loading it; older files carry no description
+        differences = describe_differences(json.loads(saved), self.weights_description(part))
+        if differences:
+            raise CheckpointError(
+                f"{file}: does not match {MODEL_JSON}, which describes other weights ({differences}); "
+                f"restore the {MODEL_JSON} saved with these weights, or train a new model"
+            )
 
     # ============================================================================================ helpers
     def _require(self, *, stage1: bool = False, stage2: bool = False) -> None:
@@ -629,6 +711,44 @@ def _freeze(module: torch.nn.Module) -> torch.nn.Module:
     for p in module.parameters():
         p.requires_grad_(False)
     return module
+
+
+def data_fingerprint(dataset: TimeSeriesDataset) -> str:
+    """sha256 of a dataset: its normalised series (and mask), labels, class names and normalisation.
+
+    Two datasets share a fingerprint only when a model would see the same training data in both.
+    """
+    digest = hashlib.sha256()
+    header = {
+        "shape": list(dataset.X.shape),
+        "classes": [str(c) for c in dataset.classes],
+        "labelled": dataset.y is not None,
+        "masked": dataset.mask is not None,
+        "mean": float(dataset.mean),
+        "std": float(dataset.std),
+    }
+    digest.update(json.dumps(header, sort_keys=True).encode())
+    digest.update(np.ascontiguousarray(dataset.X, dtype=np.float32).tobytes())
+    if dataset.y is not None:
+        digest.update(np.ascontiguousarray(dataset.y, dtype=np.int64).tobytes())
+    if dataset.mask is not None:
+        digest.update(np.ascontiguousarray(dataset.mask, dtype=bool).tobytes())
+    return digest.hexdigest()
+
+
+def _check_same_data(trained: DataInfo, given: DataInfo) -> None:
+    """Stage 2 alone must see the data stage 1 was trained on: its latents, classes and units."""
+    if trained.fingerprint is None or trained.fingerprint == given.fingerprint:
+        return  # a model saved before fingerprints: only its shape can be checked
+    differences = describe_differences(trained.description(), given.description())
+    raise ValueError(
+        f"stage 2 must train on the data stage 1 was trained on ({trained.name}), and {given.name} differs "
+        f"({differences}); pass that data, or fit stages (1, 2) on this one"
+    )
+
+
+def _weight_shaping(cfg: TrainConfig) -> dict[str, Any]:
+    return {name: getattr(cfg, name) for name in WEIGHT_SHAPING_TRAIN_FIELDS}
 
 
 def _load_weights(module: torch.nn.Module, file: Path) -> None:

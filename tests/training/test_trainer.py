@@ -14,7 +14,7 @@ from torch import nn
 
 from timevqvdm.config import TrainConfig
 from timevqvdm.training import CheckpointError, Trainer, cosine_schedule
-from timevqvdm.training.checkpoint import load_tensors, read_metadata, save_tensors
+from timevqvdm.training.checkpoint import load_tensors, read_metadata, save_json, save_tensors
 
 SCRIPT = Path(__file__).with_name("toy_train_script.py")
 
@@ -143,7 +143,16 @@ def _interrupt_at(step, signum=signal.SIGINT):
     return callback
 
 
-def test_ctrl_c_saves_a_checkpoint_at_the_step_it_stopped_and_resume_continues(tmp_path):
+@pytest.fixture
+def default_sigint():
+    """Python's own SIGINT handler (KeyboardInterrupt), even when the suite runs with SIGINT ignored, as a
+    background job (`nohup make test &`) does: such a process inherits SIG_IGN, and the trainer keeps it."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_saves_a_checkpoint_at_the_step_it_stopped_and_resume_continues(tmp_path, default_sigint):
     torch.manual_seed(0)
     handler_before = signal.getsignal(signal.SIGTERM)
     trainer = Trainer(
@@ -169,6 +178,78 @@ def test_an_ignored_sigint_stays_ignored(tmp_path):
         assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
     finally:
         signal.signal(signal.SIGINT, previous)
+
+
+def test_a_background_run_ignores_sigint_and_finishes(tmp_path):
+    """A process started with SIGINT ignored (a `&` job, nohup) trains on through a SIGINT."""
+    run = tmp_path / "run"
+    result_file = tmp_path / "result.json"
+    proc = _run(
+        [str(run), "--steps", "40", "--sleep", "0.02", "--result", str(result_file)],
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not (run / "metrics.jsonl").exists():
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGINT)
+    assert proc.wait(timeout=120) == 0
+    assert json.loads(result_file.read_text())["steps"] == 40
+
+
+def test_resume_truncates_the_metrics_after_the_checkpoint(tmp_path):
+    """Steps logged after the last checkpoint (then lost to a kill) are logged again, once, on resume."""
+    Trainer(Regression(), _cfg(max_steps=20), tmp_path, progress=False).fit(_data())
+    metrics = tmp_path / "metrics.jsonl"
+    with open(metrics, "a") as handle:  # what a run killed at step 35 leaves, with its last line cut
+        handle.write(json.dumps({"step": 30, "loss": 1.0}) + "\n" + '{"step": 3')
+    Trainer(Regression(), _cfg(max_steps=60), tmp_path, progress=False).fit(_data(), resume=True)
+    steps = [json.loads(line)["step"] for line in metrics.read_text().splitlines()]
+    assert steps == [10, 20, 30, 40, 50, 60]
+
+
+def test_a_fresh_run_drops_the_metrics_of_a_run_killed_before_its_first_checkpoint(tmp_path):
+    (tmp_path / "metrics.jsonl").write_text(json.dumps({"step": 10, "loss": 1.0}) + "\n")
+    Trainer(Regression(), _cfg(max_steps=20), tmp_path, progress=False).fit(_data(), resume=True)
+    steps = [json.loads(line)["step"] for line in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert steps == [10, 20]
+
+
+@pytest.mark.parametrize("minutes, saved", [(0.0, "6"), (None, None)])
+def test_checkpoint_minutes_saves_between_scheduled_steps(tmp_path, minutes, saved):
+    seen = {}
+
+    def look(trainer, record):
+        if record["step"] == 7:
+            path = tmp_path / "checkpoint.safetensors"
+            seen["step"] = read_metadata(path)["step"] if path.exists() else None
+
+    cfg = _cfg(checkpoint_every=1000, log_every=1, checkpoint_minutes=minutes)
+    Trainer(Regression(), cfg, tmp_path, progress=False, callbacks=(look,)).fit(_data())
+    assert seen["step"] == saved
+
+
+def test_resume_refuses_a_checkpoint_with_another_fingerprint(tmp_path):
+    described = {"data": {"sha256": "aaa", "classes": ["1", "2"]}, "weights": {"lr": 0.2}}
+    Trainer(Regression(), _cfg(max_steps=20), tmp_path, progress=False, fingerprint=described).fit(_data())
+    other = {"data": {"sha256": "bbb", "classes": ["1", "2"]}, "weights": {"lr": 0.2}}
+    with pytest.raises(CheckpointError, match=r"data\.sha256: 'aaa' saved, 'bbb' now"):
+        Trainer(Regression(), _cfg(), tmp_path, progress=False, fingerprint=other).fit(_data(), resume=True)
+    result = Trainer(Regression(), _cfg(), tmp_path, progress=False, fingerprint=described).fit(
+        _data(), resume=True
+    )
+    assert result.resumed_from == 20
+
+
+def test_files_are_written_with_the_users_umask(tmp_path):
+    previous = os.umask(0o022)
+    try:
+        save_tensors(tmp_path / "w.safetensors", {"a": torch.zeros(2)})
+        save_json(tmp_path / "m.json", {"a": 1})
+    finally:
+        os.umask(previous)
+    for name in ("w.safetensors", "m.json"):
+        assert (tmp_path / name).stat().st_mode & 0o777 == 0o644
+    assert [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")] == []
 
 
 def _run(args, **kw):

@@ -2,20 +2,22 @@
 
 Nothing here unpickles: loading a file can never run code. Writes go to a temporary file in the same
 folder and are moved into place with `os.replace`, so a run killed mid-write leaves the previous file intact.
+Files get the permissions any other file the user creates would get (0666 less the umask).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import tempfile
+import secrets
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
+from safetensors.torch import save as safetensors_bytes
 
 
 class CheckpointError(ValueError):
@@ -23,10 +25,15 @@ class CheckpointError(ValueError):
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    """Write `data` to `path` via a temporary file and an atomic rename."""
+    """Write `data` to `path` via a temporary file in the same folder and an atomic rename.
+
+    The temporary file is opened with mode 0666 so the umask applies, as for any file the user writes
+    (`tempfile.mkstemp` would make every model and checkpoint private to its owner).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
@@ -34,7 +41,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             os.fsync(handle.fileno())
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
 
 
@@ -47,29 +54,22 @@ def load_json(path: Path) -> Any:
     if not path.is_file():
         raise CheckpointError(f"{path}: file not found")
     try:
-        return json.loads(path.read_text())
+        return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as err:
         raise CheckpointError(
             f"{path}: not valid JSON (line {err.lineno}, column {err.colno}): {err.msg}"
         ) from err
+    except UnicodeDecodeError as err:
+        raise CheckpointError(f"{path}: not a JSON text file (byte {err.start} is not UTF-8)") from err
 
 
 def save_tensors(
     path: Path, tensors: Mapping[str, torch.Tensor], metadata: Mapping[str, str] | None = None
 ) -> None:
     """Save a flat name -> tensor mapping as safetensors, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     # safetensors refuses shared or non-contiguous storage; a detached contiguous CPU copy is what we persist.
     clean = {name: t.detach().to("cpu").contiguous().clone() for name, t in tensors.items()}
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        save_file(clean, tmp, metadata=dict(metadata) if metadata else None)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write_bytes(Path(path), safetensors_bytes(clean, metadata=dict(metadata) if metadata else None))
 
 
 def load_tensors(path: Path) -> dict[str, torch.Tensor]:
@@ -136,3 +136,53 @@ def unflatten_optimizer_state(tensors: Mapping[str, torch.Tensor], meta: dict[st
     for idx, values in meta.get("scalars", {}).items():
         per_param.setdefault(int(idx), {}).update(values)
     return {"state": per_param, "param_groups": meta["param_groups"]}
+
+
+def describe_differences(saved: Mapping[str, Any], current: Mapping[str, Any], *, limit: int = 3) -> str:
+    """Name the first `limit` entries in which two nested descriptions differ ("" when they agree).
+
+    Parameters
+    ----------
+    saved, current : JSON-like mappings, e.g. what a checkpoint was trained with and what it is used with now.
+        Nested mappings are compared entry by entry and named with dotted keys (``prior.prediction``).
+
+    Returns
+    -------
+    str
+        ``"prior.prediction: 'eps' saved, 'v' now; ..."``, with long values shortened.
+    """
+    flat_saved, flat_current = _flatten(saved), _flatten(current)
+    keys = list(flat_saved) + [key for key in flat_current if key not in flat_saved]
+    differing = [key for key in keys if flat_saved.get(key, _ABSENT) != flat_current.get(key, _ABSENT)]
+    parts = [
+        _difference(key, flat_saved.get(key, _ABSENT), flat_current.get(key, _ABSENT))
+        for key in differing[:limit]
+    ]
+    if len(differing) > limit:
+        parts.append(f"and {len(differing) - limit} more")
+    return "; ".join(parts)
+
+
+_ABSENT = "(absent)"
+
+
+def _flatten(tree: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        if isinstance(value, Mapping):
+            flat.update(_flatten(value, f"{prefix}{key}."))
+        else:
+            # JSON turns tuples into lists: compare them as lists so a round trip is no difference.
+            flat[f"{prefix}{key}"] = list(value) if isinstance(value, tuple) else value
+    return flat
+
+
+def _difference(key: str, saved: Any, current: Any) -> str:
+    if isinstance(saved, float) and isinstance(current, float) and f"{saved:.6g}" != f"{current:.6g}":
+        return f"{key}: {saved:.6g} saved, {current:.6g} now"  # a mean or std: six digits tell them apart
+    return f"{key}: {_short(saved)} saved, {_short(current)} now"
+
+
+def _short(value: Any, width: int = 40) -> str:
+    text = value if value is _ABSENT else repr(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

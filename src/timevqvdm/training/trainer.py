@@ -6,8 +6,9 @@ The loop knows nothing about what it trains. A module plugs in by implementing
 
 and, optionally, `on_train_step_end()`. Lightning Fabric supplies the device (CUDA when present, else CPU),
 precision and DDP; the loop adds AdamW with a cosine schedule, an optional EMA of the weights, a progress bar,
-`metrics.jsonl`, atomic checkpoints and resume. Ctrl-C (SIGINT) or SIGTERM ends a run at the next step
-boundary with a checkpoint, so a stopped run resumes where it stopped rather than at the last scheduled save.
+`metrics.jsonl`, atomic checkpoints (every `checkpoint_every` steps and `checkpoint_minutes` minutes) and
+resume. Ctrl-C (SIGINT) or SIGTERM ends a run at the next step boundary with a checkpoint, so a stopped run
+resumes where it stopped rather than at the last scheduled save.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -30,6 +32,8 @@ from torch import nn
 from timevqvdm.config import TrainConfig
 from timevqvdm.training.checkpoint import (
     CheckpointError,
+    atomic_write_bytes,
+    describe_differences,
     flatten_optimizer_state,
     load_module_state,
     load_tensors,
@@ -93,6 +97,8 @@ class Trainer:
     seed : seeds the batch order and the generator handed to ``training_loss``.
     monitor : a `ValidationMonitor`: evaluated on rank 0 every ``monitor.every`` steps, may end the run
         before the step budget; the module ends with the weights of its best evaluation.
+    fingerprint : JSON-able description of what this run trains (data, configuration); stored in every
+        checkpoint, and a resume from a checkpoint with another description is refused, naming what differs.
     """
 
     def __init__(
@@ -107,6 +113,7 @@ class Trainer:
         fabric=None,
         callbacks: tuple[Callable[[Trainer, dict], None], ...] = (),
         monitor: ValidationMonitor | None = None,
+        fingerprint: Mapping[str, Any] | None = None,
     ) -> None:
         self.module = module
         self.cfg = cfg
@@ -117,7 +124,10 @@ class Trainer:
         self.fabric = fabric
         self.callbacks = callbacks
         self.monitor = monitor
+        self.fingerprint = dict(fingerprint) if fingerprint is not None else None
         self.step = 0
+        self._saved_step: int | None = None
+        self._last_save = time.monotonic()
         self.ema: dict[str, torch.Tensor] | None = None
 
     # ----------------------------------------------------------------------------------------------- setup
@@ -264,7 +274,7 @@ class Trainer:
         if bar is not None:
             bar.close()
         if self.run_dir is not None:
-            if not self._checkpoint_due():  # else the loop has just saved this step
+            if self._saved_step != self.step:  # else the loop has just saved this step
                 self.save_checkpoint()
             log.warning(
                 "%s: stopped by %s at step %d of %d; checkpoint saved to %s (resume to continue)",
@@ -273,12 +283,21 @@ class Trainer:
         stop.deliver()
 
     def _checkpoint_due(self) -> bool:
-        """A scheduled save falls on this step (every `checkpoint_every` steps, at the end, and where the
-        monitor has just stopped the run, so a resume knows it is finished)."""
-        return self.run_dir is not None and (
-            self.step % self.cfg.checkpoint_every == 0
+        """A save is due: every `checkpoint_every` steps, `checkpoint_minutes` after the last one, at the end,
+        and where the monitor has just stopped the run (so a resume knows it is finished).
+
+        The time limit bounds what a hard kill (`kill -9`, a lost machine) can cost when steps are slow.
+        """
+        if self.run_dir is None:
+            return False
+        minutes = self.cfg.checkpoint_minutes
+        overdue = minutes is not None and time.monotonic() - self._last_save >= 60 * minutes
+        stopped_here = self._monitor_stopped() and self.monitor.stop.step == self.step
+        return (
+            overdue
+            or stopped_here
+            or self.step % self.cfg.checkpoint_every == 0
             or self.step == self.total_steps
-            or (self._monitor_stopped() and self.monitor.stop.step == self.step)
         )
 
     def _epoch_batches(self) -> list[torch.Tensor]:
@@ -370,7 +389,10 @@ class Trainer:
         }
         if self.monitor is not None:
             meta["monitor"] = monitor_meta
+        if self.fingerprint is not None:
+            meta["fingerprint"] = json.dumps(self.fingerprint, sort_keys=True)
         save_tensors(self.checkpoint_path, tensors, metadata=meta)
+        self._saved_step, self._last_save = self.step, time.monotonic()
 
     def _maybe_resume(self, resume: bool) -> int:
         path = self.checkpoint_path
@@ -379,6 +401,7 @@ class Trainer:
                 log.info(
                     "no checkpoint to resume from%s; starting fresh", f" in {self.run_dir}" if path else ""
                 )
+            self._truncate_metrics(0)
             return 0
         if not resume:
             raise CheckpointError(
@@ -388,6 +411,7 @@ class Trainer:
         meta = read_metadata(path)
         if meta.get("format") != "timevqvdm-train-checkpoint-1":
             raise CheckpointError(f"{path}: not a timevqvdm training checkpoint")
+        self._check_fingerprint(meta, path)
         tensors = load_tensors(path)
         model_state = {k[6:]: v for k, v in tensors.items() if k.startswith("model.")}
         load_module_state(self.module, model_state, path)
@@ -402,7 +426,33 @@ class Trainer:
         self.order_gen.set_state(tensors["rng.order"])
         self._restore_step_generator(tensors["rng.step"], path)
         log.info("resumed %s from step %d of %d", self.desc, self.step, self.total_steps)
+        self._truncate_metrics(self.step)
         return self.step
+
+    def _check_fingerprint(self, meta: Mapping[str, str], path: Path) -> None:
+        """Refuse to resume a checkpoint that trained on other data or with other settings."""
+        if self.fingerprint is None or "fingerprint" not in meta:
+            return  # a checkpoint from before fingerprints, or a run that does not describe itself
+        saved = json.loads(meta["fingerprint"])
+        differences = describe_differences(saved, json.loads(json.dumps(self.fingerprint)))
+        if differences:
+            raise CheckpointError(
+                f"{path}: cannot resume, this run differs from the checkpoint ({differences}); resume with the "
+                "data and settings it was started with, or train into another folder"
+            )
+
+    def _truncate_metrics(self, step: int) -> None:
+        """Drop the records after `step` from `metrics.jsonl`, so a resumed run logs each step once.
+
+        The records between the last checkpoint and a kill belong to steps the resumed run repeats.
+        """
+        metrics = None if self.run_dir is None else self.run_dir / METRICS_NAME
+        if metrics is None or not metrics.exists() or not self.fabric.is_global_zero:
+            return
+        lines = metrics.read_text().splitlines(keepends=True)
+        kept = [line for line in lines if _logged_step(line) <= step]
+        if len(kept) != len(lines):
+            atomic_write_bytes(metrics, "".join(kept).encode())
 
     def _step_seed(self) -> int:
         """The in-step generator's seed: different per rank, so ranks draw different noise."""
@@ -469,6 +519,14 @@ class _StopRequests:
         self._restore()
         if signum is not None:
             signal.raise_signal(signum)
+
+
+def _logged_step(line: str) -> float:
+    """The step of one `metrics.jsonl` line; a line cut short by a kill counts as after every step."""
+    try:
+        return json.loads(line)["step"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return math.inf
 
 
 def _common_length(data: Mapping[str, torch.Tensor]) -> int:
