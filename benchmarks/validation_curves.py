@@ -1,9 +1,9 @@
 """Validation curves over a whole training budget: where would a stop rule land, and what does it trade?
 
-Trains a preset's model with the validation checks on but nothing allowed to stop (patience beyond the
-budget, copy threshold 1), so every evaluation of the full budget is recorded: stage 1's held-out
-reconstruction loss, and for each prior its held-out denoising loss, copy share, and FID to the held-out and
-training parts (random-FCN features). Only training data is used: the held-out part is part of the training
+Trains a preset's model with the validation checks on and the priors not allowed to stop (patience beyond
+the budget, copy threshold 1), so every evaluation of their full budget is recorded: held-out denoising
+loss, copy share, and FID to the held-out and training parts (random-FCN features). Stage 1 stops by the
+`best` preset's rule (``--stage1-full``: it records its whole budget too). Only training data is used: the held-out part is part of the training
 split. The output JSON is what stop rules are chosen from (`ValidationConfig`)::
 
     python benchmarks/validation_curves.py --dataset CBF --out benchmarks/results/validation-curves/CBF.json
@@ -26,15 +26,16 @@ ROOT = Path(__file__).resolve().parent
 NEVER = 10**9
 
 
-def curve_config(preset: str, every: int, novelty_samples: int):
-    """The preset with its validation checks recording every ``every`` steps and never stopping."""
+def curve_config(preset: str, every: int, novelty_samples: int, stage1_full: bool):
+    """The preset with its validation checks recording every ``every`` steps; the priors never stop, stage 1
+    stops by the `best` preset's rule unless ``stage1_full``."""
     config = get_preset(preset)
+    stage1 = get_preset("best").validation
     validation = dataclasses.replace(
-        config.validation,
+        stage1,
         enabled=True,
-        stage1_every=every,
+        stage1_patience=NEVER if stage1_full else stage1.stage1_patience,
         stage2_every=every,
-        stage1_patience=NEVER,
         stage2_patience=NEVER,
         copy_threshold=1.0,
         novelty_samples=novelty_samples,
@@ -51,10 +52,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=None, help="default: benchmarks/work/curves/NAME")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--stage1-full", action="store_true", help="record stage 1's whole budget too")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     work = args.work or ROOT / "work" / "curves" / args.dataset
-    config = curve_config(args.preset, args.every, args.novelty_samples)
+    config = curve_config(args.preset, args.every, args.novelty_samples, args.stage1_full)
     train = load_dataset(args.dataset, split="train")
     start = time.perf_counter()
     model = TimeVQVDM(config=config, progress=False).fit(train, run_dir=work / "runs", resume=True)
