@@ -146,3 +146,21 @@ def test_validation_curves_are_drawn_with_the_stop_marked(tmp_path):
     assert path.stat().st_size > 1000 and path.read_bytes()[:4] == b"\x89PNG"
     with pytest.raises(ValueError, match="without validation"):
         plot_validation_curves({"stage1": {"steps": 3}}, tmp_path / "none.png")
+
+
+@pytest.mark.slow
+def test_the_plot_command_draws_a_validated_models_curves(tmp_path):
+    from typer.testing import CliRunner
+
+    from timevqvdm.cli import app
+
+    train = load_dataset("GunPoint", split="train")
+    cfg = _monitored_tiny(stage2_patience=100, copy_threshold=1.0)
+    folder = TimeVQVDM(config=cfg, progress=False).fit(train).save(tmp_path / "model")
+    out = tmp_path / "plots"
+    result = CliRunner().invoke(
+        app, ["plot", str(folder), "-n", "8", "--dataset", "GunPoint", "--out", str(out)]
+    )
+    assert result.exit_code == 0, result.output
+    assert (out / "validation_curves.png").read_bytes()[:4] == b"\x89PNG"
+    assert str(out / "validation_curves.png") in result.output

@@ -559,11 +559,13 @@ def plot(
     label_column: LabelColumnOpt = None,
     encoding: EncodingOpt = None,
 ) -> None:
-    """Real vs synthetic run charts and the LF/HF decomposition, as PNG files."""
-    from timevqvdm.evaluation import plot_decomposition, plot_real_vs_synthetic
+    """Real vs synthetic run charts, the LF/HF decomposition and, for a model trained with validation
+    checks, its validation curves (held-out losses and copy share against step), as PNG files."""
+    from timevqvdm.evaluation import plot_decomposition, plot_real_vs_synthetic, plot_validation_curves
 
     series_png, bands_png = out / "real_vs_synthetic.png", out / "decomposition.png"
-    _refuse_existing(series_png, bands_png)
+    curves_png = out / "validation_curves.png"
+    _refuse_existing(series_png, bands_png, curves_png)
     _check_writable(out, folder=True)
     model = _load_model(model_dir, stage2=True)
     real, _, _ = _real_training_data(
@@ -575,7 +577,11 @@ def plot(
     plot_real_vs_synthetic(real_x, synthetic.X, series_png, n=n)
     real_lf, real_hf = model.split_bands(real_x)  # the data's own parts
     plot_decomposition(real_lf, real_hf, synthetic.X_lf, synthetic.X_hf, bands_png)
-    for path in (series_png, bands_png):
+    written = [series_png, bands_png]
+    if model.config.validation.enabled:
+        threshold = model.config.validation.copy_threshold
+        written.append(plot_validation_curves(model.history, curves_png, copy_threshold=threshold))
+    for path in written:
         typer.echo(str(path))
 
 
