@@ -93,9 +93,9 @@ class ValidationConfig:
     enabled: bool = False
     fraction: float = 0.2
     stage1_every: int = 100
-    stage1_patience: int = 4
-    stage1_min_delta: float = 0.01
-    stage2_every: int = 100
+    stage1_patience: int = 2
+    stage1_min_delta: float = 0.02
+    stage2_every: int = 50
     stage2_patience: int = 3
     denoising_draws: int = 8
     novelty_samples: int = 128
