@@ -21,7 +21,8 @@ from timevqvdm.tokenizer import build_tokenizer
     [
         ([8, 8], [2, 2]),  # a fifth of each class, rounded
         ([10, 3, 1], [2, 1, 0]),  # at least one of a class that can spare one; a lone series stays
-        ([4, 4, 4, 4], [1, 1, 1, 1]),  # DiatomSizeReduction-sized: 16 series, 4 classes
+        ([4, 4, 4, 4], [1, 1, 1, 1]),  # 16 series, 4 classes
+        ([1, 6, 5, 4], [0, 1, 1, 1]),  # DiatomSizeReduction's training split
         ([50, 50], [10, 10]),
     ],
 )

@@ -4,8 +4,8 @@ Size rule, per class of ``n_c`` series: ``round(fraction * n_c)`` held out, at l
 at most ``n_c - 1``, so every class keeps a training series and every class that can spare one is seen by the
 validation checks. A class of one series stays whole in training. Unlabelled data is one class. At least two
 series are held out in all (the novelty check needs a distance distribution and FID a covariance), taken
-from the largest classes, which keeps the rule working for a 16-series training set of four classes (four
-held out). Fewer than four series, or classes too small to spare two without emptying one, cannot:
+from the largest classes, which keeps the rule working for a 16-series training set such as
+DiatomSizeReduction's (classes of 1, 6, 5 and 4: three held out). Fewer than four series, or classes too small to spare two without emptying one, cannot:
 `validation_indices` refuses.
 """
 
