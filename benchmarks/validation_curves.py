@@ -21,6 +21,7 @@ import torch
 
 from timevqvdm import TimeVQVDM, get_preset
 from timevqvdm.data import load_dataset
+from timevqvdm.evaluation import plot_validation_curves
 
 ROOT = Path(__file__).resolve().parent
 NEVER = 10**9
@@ -71,6 +72,17 @@ def main() -> None:
         "history": model.history,
     }
     args.out.write_text(json.dumps(record, indent=1) + "\n")
+    plot_curves(args.out)
+
+
+def plot_curves(record_file: Path) -> Path:
+    """The record's curves as a PNG beside it (the threshold line at `best`'s copy threshold)."""
+    record = json.loads(record_file.read_text())
+    threshold = get_preset("best").validation.copy_threshold
+    title = f"{record['dataset']}: {record['preset']} budget, held-out checks (nothing stopped the priors)"
+    return plot_validation_curves(
+        record["history"], record_file.with_suffix(".png"), copy_threshold=threshold, title=title
+    )
 
 
 if __name__ == "__main__":
