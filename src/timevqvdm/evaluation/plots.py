@@ -170,7 +170,9 @@ def plot_validation_curves(
             ax.set_ylabel(label)
             if row == 0:
                 ax.set_title(name)
-        axes[-1, col].set_xlabel("training step")
+        lowest = [ax for ax in axes[:, col] if ax.get_visible()][-1]
+        lowest.set_xlabel("training step")
+        lowest.tick_params(labelbottom=True)
     if title:
         fig.suptitle(title)
     return _save(fig, path)
