@@ -92,7 +92,7 @@ class ValidationConfig:
 
     enabled: bool = False
     fraction: float = 0.2
-    stage1_every: int = 100
+    stage1_every: int = 50
     stage1_patience: int = 2
     stage1_min_delta: float = 0.02
     stage2_every: int = 50
