@@ -17,11 +17,11 @@ def test_paper_preset_keeps_the_thesis_settings() -> None:
     assert (cfg.sampling.sampler, cfg.prior.prediction) == ("ancestral", "eps")
 
 
-def test_best_preset_differs_from_paper_only_in_measured_sampling_settings() -> None:
+def test_best_preset_is_paper_with_validation_driven_training_and_measured_sampling_settings() -> None:
     best, paper = asdict(get_preset("best")), asdict(get_preset("paper"))
-    assert {k: v for k, v in best.items() if k != "sampling"} == {
-        k: v for k, v in paper.items() if k != "sampling"
-    }
+    shared = [k for k in best if k not in ("sampling", "validation")]
+    assert {k: best[k] for k in shared} == {k: paper[k] for k in shared}  # same networks, same budgets
+    assert best["validation"]["enabled"] and not paper["validation"]["enabled"]
     assert best["sampling"]["steps"] == 16  # levers-GunPoint.json: ancestral 16 steps ~ 128 steps
 
 

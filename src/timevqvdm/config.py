@@ -134,7 +134,7 @@ class TimeVQVDMConfig:
 
     def training_dict(self) -> dict[str, Any]:
         """Everything that shapes the trained weights: `to_dict` without the sampling defaults. Two configs
-        with equal training dicts train the same model (presets `paper` and `best` do, so far)."""
+        with equal training dicts train the same model."""
         out = self.to_dict()
         del out["sampling"]
         return out
