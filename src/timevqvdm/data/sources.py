@@ -30,6 +30,7 @@ from timevqvdm.data.readers import (
     read_ts,
     read_ucr_tsv,
 )
+from timevqvdm.data.sines import SINES_NAME, read_sines
 
 __all__ = ["UCR_ROOT_ENV", "Source", "list_datasets", "resolve_source"]
 
@@ -163,6 +164,8 @@ def ucr_folder_source(folder: Path) -> Source:
 
 
 def _named_source(name: str, ucr_root: str | os.PathLike[str] | None) -> Source:
+    if name == SINES_NAME:  # generated on the fly, so it is found before any folder or download
+        return Source(SINES_NAME, read_sines, has_splits=True)
     root = _ucr_root(ucr_root)
     if root is not None and _is_ucr_folder(root / name):
         return ucr_folder_source(root / name)

@@ -1,4 +1,5 @@
-"""Evaluation of generated time series: FCN features, FID / IS / CAS, memorisation, distribution checks, plots."""
+"""Evaluation of generated time series: FCN features, FID / IS / CAS, memorisation, distribution checks, plots,
+and the field's discriminative / predictive / correlational / context-FID scores."""
 
 from timevqvdm.evaluation.distribution import (
     autocorrelation_distance,
@@ -6,6 +7,16 @@ from timevqvdm.evaluation.distribution import (
     power_spectrum_distance,
 )
 from timevqvdm.evaluation.fcn import FCN, FCNConfig, fcn_outputs, get_fcn, train_fcn
+from timevqvdm.evaluation.field import (
+    FIELD_METRICS,
+    FieldConfig,
+    context_fid,
+    correlational_score,
+    cross_correlation,
+    field_metrics,
+    minmax_scale,
+)
+from timevqvdm.evaluation.gru_scores import gru_discriminative_score, predictive_score
 from timevqvdm.evaluation.memorisation import memorisation, nearest_distances
 from timevqvdm.evaluation.metrics import classification_accuracy, fid, inception_score
 from timevqvdm.evaluation.plots import (
@@ -16,19 +27,30 @@ from timevqvdm.evaluation.plots import (
 )
 from timevqvdm.evaluation.protocol import evaluate, noise_floor, stft_round_trip
 from timevqvdm.evaluation.published import published_results
+from timevqvdm.evaluation.ts2vec import TS2VecConfig, TS2VecEncoder, train_ts2vec, ts2vec_features
 
 __all__ = [
     "FCN",
+    "FIELD_METRICS",
     "FCNConfig",
+    "FieldConfig",
+    "TS2VecConfig",
+    "TS2VecEncoder",
     "autocorrelation_distance",
     "classification_accuracy",
+    "context_fid",
+    "correlational_score",
+    "cross_correlation",
     "discriminative_score",
     "evaluate",
     "fcn_outputs",
     "fid",
+    "field_metrics",
     "get_fcn",
+    "gru_discriminative_score",
     "inception_score",
     "memorisation",
+    "minmax_scale",
     "nearest_distances",
     "noise_floor",
     "plot_decomposition",
@@ -36,7 +58,10 @@ __all__ = [
     "plot_real_vs_synthetic",
     "plot_validation_curves",
     "power_spectrum_distance",
+    "predictive_score",
     "published_results",
     "stft_round_trip",
     "train_fcn",
+    "train_ts2vec",
+    "ts2vec_features",
 ]

@@ -100,6 +100,8 @@ def discriminative_score(
     autocorrelation at lags 1..16, the log normalised periodogram, mean and standard deviation). Both sets
     are subsampled to the same size, split into train/held-out halves with ``seed``; 0 means
     indistinguishable to this probe, 0.5 means perfectly separable.
+    This is our own fast linear probe; the field's score (TimeGAN's post-hoc GRU classifier) is
+    :func:`timevqvdm.evaluation.gru_discriminative_score`.
 
     Parameters
     ----------
