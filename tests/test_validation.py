@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 import numpy as np
 import pytest
@@ -165,3 +166,21 @@ def test_the_plot_command_draws_a_validated_models_curves(tmp_path):
     assert result.exit_code == 0, result.output
     assert (out / "validation_curves.png").read_bytes()[:4] == b"\x89PNG"
     assert str(out / "validation_curves.png") in result.output
+
+
+@pytest.mark.slow
+def test_refit_trains_every_network_on_all_series_for_the_kept_step_count(tmp_path):
+    train = load_dataset("GunPoint", split="train")
+    cfg = _monitored_tiny(stage2_patience=100, copy_threshold=1.0, refit=True)
+    model = TimeVQVDM(config=cfg, progress=False).fit(train, run_dir=tmp_path / "runs")
+    for name in ("stage1", "stage2_lf", "stage2_hf"):
+        entry = model.history[name]
+        kept = entry["stop"]["best_step"]
+        assert entry["validation"] and entry["refit"]["steps"] == kept  # the held-out record stays beside
+        assert (tmp_path / "runs" / "refit" / name / "checkpoint.safetensors").exists()
+        refit_stops = [
+            json.loads(line)
+            for line in (tmp_path / "runs" / "refit" / name / "metrics.jsonl").read_text().splitlines()
+            if '"stop"' in line
+        ]
+        assert refit_stops[0]["step"] == kept and "refit" in refit_stops[0]["detail"]

@@ -88,6 +88,9 @@ class ValidationConfig:
       stops after ``stage2_patience`` evaluations without a better eligible denoising loss, or at the first
       evaluation whose copy share exceeds the threshold. The kept weights are those of the evaluation with
       the lowest denoising loss among those whose copy share was within the threshold.
+
+    With ``refit``, every network is then trained again on all training series (the held-out part too) for
+    the step count whose weights were kept, under the same learning-rate schedule.
     """
 
     enabled: bool = False
@@ -101,6 +104,7 @@ class ValidationConfig:
     novelty_samples: int = 128
     novelty_steps: int = 16
     copy_threshold: float = 0.1
+    refit: bool = False
 
 
 @dataclass

@@ -42,7 +42,7 @@ from timevqvdm.training.checkpoint import (
     save_json,
     save_tensors,
 )
-from timevqvdm.training.monitor import ValidationMonitor
+from timevqvdm.training.monitor import ValidationMonitor, stop_at
 from timevqvdm.validation import HeldOut, prior_monitor, sampling_kwargs, tokenizer_monitor
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,8 @@ FORMAT = "timevqvdm-model-1"
 DECODE_BUDGET = 2**19
 MODEL_JSON = "model.json"
 UNCONDITIONAL_MODES = ("null", "class_prior")
+# (stage, network name in `history` and under run_dir), in training order.
+STAGE_NETWORKS = ((1, "stage1"), (2, "stage2_lf"), (2, "stage2_hf"))
 WEIGHT_FILES = {
     "tokenizer": "tokenizer.safetensors",
     "prior_lf": "prior_lf.safetensors",
@@ -170,7 +172,26 @@ class TimeVQVDM:
             self._fit_stage1(train_part, val_part, run_dir, resume)
         if 2 in stages:
             self._fit_stage2(train_part, val_part, run_dir, resume)
+        if val_part is not None and self.config.validation.refit:
+            self._refit(dataset, tuple(stages), run_dir, resume)
         return self
+
+    def _refit(self, dataset: TimeSeriesDataset, stages: tuple[int, ...], run_dir: Path | None, resume: bool):
+        """Train the networks again on every training series, each for the step count validation kept; the
+        held-out records stay in the history beside the refit's."""
+        names = [name for stage, name in STAGE_NETWORKS if stage in stages]
+        monitored = {name: self.history[name] for name in names}
+        steps = {
+            name: entry["stop"]["best_step"] or entry["stop"]["step"] for name, entry in monitored.items()
+        }
+        refit_dir = run_dir / "refit" if run_dir is not None else None
+        if 1 in stages:
+            self._fit_stage1(dataset, None, refit_dir, resume, stop_steps=steps)
+        if 2 in stages:
+            self._fit_stage2(dataset, None, refit_dir, resume, stop_steps=steps)
+        for name in names:
+            refit = {k: v for k, v in self.history[name].items() if k not in ("validation", "stop")}
+            self.history[name] = {**monitored[name], "refit": refit}
 
     def _held_out(self, dataset: TimeSeriesDataset) -> tuple[TimeSeriesDataset, TimeSeriesDataset | None]:
         """(what the networks train on, the validation part or None): the same split for every stage and
@@ -254,6 +275,7 @@ class TimeVQVDM:
         val_part: TimeSeriesDataset | None,
         run_dir: Path | None,
         resume: bool,
+        stop_steps: dict[str, int] | None = None,
     ) -> None:
         cfg = self.config
         with torch.random.fork_rng(devices=[]):
@@ -263,7 +285,7 @@ class TimeVQVDM:
         # The STFT split of the training set is computed once here, not at every step.
         with torch.no_grad():
             split = self.tokenizer.split(x)
-            monitor = None
+            monitor = _fixed_stop(stop_steps, "stage1")
             if val_part is not None:
                 val_split = self.tokenizer.split(torch.from_numpy(val_part.X))
                 monitor = tokenizer_monitor(self.tokenizer, val_split, cfg.validation)
@@ -277,6 +299,7 @@ class TimeVQVDM:
         val_part: TimeSeriesDataset | None,
         run_dir: Path | None,
         resume: bool,
+        stop_steps: dict[str, int] | None = None,
     ) -> None:
         cfg = self.config
         _freeze(self.tokenizer.to(self.device))  # stage 1 stays fixed; BatchNorm statistics untouched
@@ -298,15 +321,17 @@ class TimeVQVDM:
         z0_lf = self.prior_lf.scaler.transform(z_lf)
         z0_hf = self.prior_hf.scaler.transform(z_hf)
         labels = {} if dataset.y is None else {"y": torch.from_numpy(dataset.y).long()}
-        monitors = self._prior_monitors(dataset, val_part) if val_part is not None else {}
+        if val_part is not None:
+            monitors = self._prior_monitors(dataset, val_part)
+        else:
+            monitors = {band: _fixed_stop(stop_steps, f"stage2_{band}") for band in ("lf", "hf")}
         self._train(
-            self.prior_lf, cfg.stage2, {"z0": z0_lf, **labels}, run_dir, "stage2_lf", resume,
-            monitors.get("lf"),
-        )  # fmt: skip
+            self.prior_lf, cfg.stage2, {"z0": z0_lf, **labels}, run_dir, "stage2_lf", resume, monitors["lf"]
+        )
         _freeze(self.prior_lf.to(self.device))  # the HF prior's novelty check samples it
         self._train(
             self.prior_hf, cfg.stage2, {"z0": z0_hf, "cond": z0_lf, **labels}, run_dir, "stage2_hf", resume,
-            monitors.get("hf"),
+            monitors["hf"],
         )  # fmt: skip
         _freeze(self.prior_hf.to(self.device))
 
@@ -699,6 +724,13 @@ class TimeVQVDM:
     def __repr__(self) -> str:
         fitted = "unfitted" if self.data_info is None else f"fitted on {self.data_info.name}"
         return f"TimeVQVDM({fitted}, device={self.device})"
+
+
+def _fixed_stop(stop_steps: dict[str, int] | None, name: str) -> ValidationMonitor | None:
+    """The refit's monitor for network `name`: stop at the step count validation kept (None: no refit)."""
+    if stop_steps is None:
+        return None
+    return stop_at(stop_steps[name], f"refit: {stop_steps[name]} steps, the count validation kept")
 
 
 def _freeze(module: torch.nn.Module) -> torch.nn.Module:

@@ -149,3 +149,11 @@ def restore_best(module: torch.nn.Module, monitor: ValidationMonitor) -> None:
     """Load the monitor's kept weights into ``module`` (no-op when nothing was kept)."""
     if monitor.best_state is not None:
         module.load_state_dict(monitor.best_state)
+
+
+def stop_at(step: int, reason: str = "the step count given") -> ValidationMonitor:
+    """A monitor that ends a run at ``step`` and keeps those weights: retraining for a step count found
+    before (the learning-rate schedule stays that of the full budget, as in the run that found it)."""
+    return ValidationMonitor(
+        lambda s: {"val_loss": -float(s)}, every=step, patience=1, halt=lambda record: reason
+    )
