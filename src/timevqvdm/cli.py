@@ -325,7 +325,13 @@ def _say_where_training_resumes(runs: Path, stages: tuple[int, ...]) -> None:
 def sample(
     model_dir: ModelDir,
     out: Annotated[
-        Path, typer.Option("--out", "-o", help="Output file: .npz, .csv or .parquet (labels included).")
+        Path,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Output file: .npz, .csv or .parquet (labels included; several channels or variable lengths: "
+            "see docs/data.md for the layout).",
+        ),
     ],
     n: Annotated[int, typer.Option("-n", min=1, help="Number of series.")] = 256,
     label: Annotated[
@@ -376,7 +382,7 @@ def sample(
     _check_writable(out)
     model = _load_model(model_dir, stage2=True)
     # Before sampling, which may take minutes: a format that cannot hold the result fails now.
-    _check_sample_format(out, model.data_info.n_channels)
+    _check_sample_format(out)
     labels = "proportional" if proportional else (label if label is not None else label_index)
     result = model.sample(
         n, labels, steps=steps, guidance=guidance, rescale=rescale, t_max=t_max,
@@ -407,37 +413,23 @@ def _refuse_existing(*paths: Path) -> None:
         _fail(f"{', '.join(existing)} already {verb}; choose another --out (nothing is overwritten)")
 
 
-def _check_sample_format(out: Path, n_channels: int) -> None:
-    """Fail unless `out`'s suffix can hold `n_channels`-channel samples (.npz any, .csv/.parquet one)."""
-    suffix = out.suffix.lower()
-    if suffix not in (".npz", ".csv", ".parquet"):
+def _check_sample_format(out: Path) -> None:
+    """Fail unless `out`'s suffix is one `write_samples` writes (.npz, .csv, .parquet; each holds any number
+    of channels: several go to CSV/Parquet in the long layout)."""
+    from timevqvdm.data.write import WRITE_SUFFIXES
+
+    if out.suffix.lower() not in WRITE_SUFFIXES:
         _fail(f"unsupported output format {out.suffix!r} in {out}: use .npz, .csv or .parquet")
-    if suffix != ".npz" and n_channels != 1:
-        _fail(f"{out}: CSV/Parquet output holds univariate series; use .npz for {n_channels}-channel samples")
 
 
 def write_samples(dataset, out: Path) -> None:
-    """Write samples as .npz (X, y, classes), or wide .csv/.parquet (label column first when labelled)."""
-    import numpy as np
-    import pandas as pd
+    """Write samples as `timevqvdm.data.write.write_dataset` does: .npz (X, y, classes; NaN tails), .csv
+    (wide for one channel, NaN tails; long for several) or .parquet (wide for one channel at full length,
+    else long: fewer rows for a shorter series)."""
+    from timevqvdm.data.write import write_dataset
 
-    _check_sample_format(out, dataset.n_channels)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    X, y, classes = dataset.X, dataset.y, list(dataset.classes)
-    suffix = out.suffix.lower()
-    if suffix == ".npz":
-        arrays = {"X": X, "classes": np.array(classes, dtype=str)}
-        if y is not None:
-            arrays["y"] = y
-        np.savez(out, **arrays)
-        return
-    frame = pd.DataFrame(X[:, 0, :], columns=[f"t{i}" for i in range(X.shape[2])])
-    if y is not None:
-        frame.insert(0, "label", [classes[i] for i in y])
-    if suffix == ".csv":
-        frame.to_csv(out, index=False)
-    else:
-        frame.to_parquet(out, index=False)
+    _check_sample_format(out)
+    write_dataset(dataset, out)
 
 
 @app.command()

@@ -4,7 +4,7 @@
     synthetic = model.sample(256, labels="proportional", seed=0)
     model.save("runs/gunpoint")
 
-A saved model is a folder of data: ``model.json`` (config, class names, normalisation, shapes) and one
+A saved model is a folder of data: ``model.json`` (config, class names, normalisation, lengths, shapes) and one
 safetensors file per network. Loading it runs no code and needs no flags. Each weight file carries a
 description of what its weights were trained with (configuration, shapes, data fingerprint); loading refuses a
 ``model.json`` that no longer matches it.
@@ -28,6 +28,8 @@ import torch
 
 from timevqvdm.config import DEFAULT_PRESET, TimeVQVDMConfig, TrainConfig, get_preset
 from timevqvdm.data import TimeSeriesDataset
+from timevqvdm.data.dataset import broadcast_stat
+from timevqvdm.data.lengths import draw_lengths, length_mask, lengths_by_class
 from timevqvdm.data.split import proportional_labels, split_validation
 from timevqvdm.prior import LatentPrior, build_prior
 from timevqvdm.tokenizer import FrequencyTokenizer, build_tokenizer
@@ -68,9 +70,12 @@ WEIGHT_SHAPING_TRAIN_FIELDS = ("batch_size", "lr", "weight_decay", "warmup_steps
 class DataInfo:
     """What the model must remember about its training data (nanoGPT-style: stored in the checkpoint).
 
-    `fingerprint` is `data_fingerprint` of the training set (None in models saved before fingerprints);
-    `source` and `load_options` say how to load it again when known (the CLI stores its ``--dataset`` and
-    the `load_dataset` options it passed).
+    `mean` and `std` are floats (one for all channels), or lists of one value per channel (per-channel
+    normalisation); `fingerprint` is `data_fingerprint` of the training set (None in models saved before
+    fingerprints); `source` and `load_options` say how to load it again when known (the CLI stores its
+    ``--dataset`` and the `load_dataset` options it passed); `lengths` is the length model of variable-length
+    data, the sorted training lengths per class (one list when unlabelled; `data.lengths`), None when every
+    training series had full length.
     """
 
     name: str
@@ -78,11 +83,12 @@ class DataInfo:
     length: int
     classes: list[str]
     class_counts: list[int]
-    mean: float
-    std: float
+    mean: float | list[float]
+    std: float | list[float]
     fingerprint: str | None = None
     source: str | None = None
     load_options: dict[str, Any] | None = None
+    lengths: list[list[int]] | None = None
 
     @classmethod
     def of(cls, dataset: TimeSeriesDataset) -> DataInfo:
@@ -93,14 +99,29 @@ class DataInfo:
             length=dataset.length,
             classes=[str(c) for c in dataset.classes],
             class_counts=[int(c) for c in dataset.class_counts()] if dataset.y is not None else [],
-            mean=float(dataset.mean),
-            std=float(dataset.std),
+            mean=_json_stat(dataset.mean),
+            std=_json_stat(dataset.std),
             fingerprint=data_fingerprint(dataset),
+            lengths=lengths_by_class(dataset),
         )
 
     @property
     def n_classes(self) -> int:
         return len(self.classes)
+
+    def normalise(self, x: np.ndarray) -> np.ndarray:
+        """Series (n, C, L) in original units -> normalised units, per channel or globally as trained."""
+        return (x - self._stat(self.mean, x)) / self._stat(self.std, x)
+
+    def to_original_units(self, x: np.ndarray, *, shift: bool = True) -> np.ndarray:
+        """Series (n, C, L) in normalised units -> original units; ``shift=False`` only rescales (the HF
+        band, which carries no mean)."""
+        scaled = x * self._stat(self.std, x)
+        return scaled + self._stat(self.mean, x) if shift else scaled
+
+    @staticmethod
+    def _stat(value: float | list[float], like: np.ndarray):
+        return broadcast_stat(np.asarray(value, dtype=np.float64) if isinstance(value, list) else value, like)
 
     def description(self) -> dict[str, Any]:
         """What identifies the training data, for comparisons that name what differs."""
@@ -159,13 +180,18 @@ class TimeVQVDM:
         Parameters
         ----------
         data : `TimeSeriesDataset`, or an array of shape (n_series, length) or (n_series, n_channels, length)
-            in original units (normalised here with one global mean and std, as the thesis does).
+            in original units (normalised here as `TimeSeriesDataset.from_arrays` does: one global mean and
+            std for one channel, as the thesis does, one per channel for several). Variable-length series
+            (trailing NaN, or a dataset's ``mask``) train with masked losses: padded time steps, and the
+            latent positions that cover only padding, add nothing to either stage's loss; the training
+            lengths per class are kept as the length model of `sample`.
         y : labels for an array input (any dtype; encoded in sorted order); None = unconditional only.
         stages : (1,), (2,) or (1, 2). Stage 2 alone needs a fitted (or loaded) stage 1.
         run_dir : where training writes metrics.jsonl and checkpoints; needed for `resume`.
         resume : continue interrupted runs from the checkpoints in `run_dir`.
         """
         dataset = self._validate_fit_input(data, y, stages, run_dir, resume)
+        dataset = _zero_padding(dataset)
         run_dir = Path(run_dir) if run_dir is not None else None
         train_part, val_part = self._held_out(dataset)
         if 1 in stages:
@@ -217,16 +243,6 @@ class TimeVQVDM:
             dataset = TimeSeriesDataset.from_arrays(np.asarray(data), None if y is None else np.asarray(y))
         if dataset.n_series < 2:
             raise ValueError(f"need at least 2 training series, got {dataset.n_series}")
-        if dataset.n_padded:
-            # The losses do not read the mask: say so rather than let a user assume masked training.
-            log.warning(
-                "%s: %d of %d training series are padded to length %d (the length of every sample); training "
-                "does not use the mask, so the model learns the zero padding as part of those series",
-                dataset.name,
-                dataset.n_padded,
-                dataset.n_series,
-                dataset.length,
-            )
         info = DataInfo.of(dataset)
         if stages == (2,):
             if self.tokenizer is None:
@@ -281,13 +297,12 @@ class TimeVQVDM:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             self.tokenizer = build_tokenizer(dataset.length, dataset.n_channels, cfg.frequency, cfg.tokenizer)
-        x = torch.from_numpy(dataset.X)
         # The STFT split of the training set is computed once here, not at every step.
         with torch.no_grad():
-            split = self.tokenizer.split(x)
+            split = self.tokenizer.split(*_series_and_mask(dataset))
             monitor = _fixed_stop(stop_steps, "stage1")
             if val_part is not None:
-                val_split = self.tokenizer.split(torch.from_numpy(val_part.X))
+                val_split = self.tokenizer.split(*_series_and_mask(val_part))
                 monitor = tokenizer_monitor(self.tokenizer, val_split, cfg.validation)
         self._train(self.tokenizer, cfg.stage1, split, run_dir, "stage1", resume, monitor)
         _freeze(self.tokenizer.to(self.device))
@@ -315,9 +330,11 @@ class TimeVQVDM:
                 latent_channels=z_hf.shape[1], latent_width=z_hf.shape[2], n_classes=n_classes,
                 cond_channels=z_lf.shape[1], cfg=cfg.prior, band="hf",
             )  # fmt: skip
-        # Latent standard scalers: fitted on the training set's stage-1 latents, stored with the priors.
-        self.prior_lf.scaler.fit(z_lf)
-        self.prior_hf.scaler.fit(z_hf)
+        # Latent standard scalers: fitted on the training set's stage-1 latents (the positions of observed
+        # time steps), stored with the priors.
+        masks = self._latent_masks(dataset)
+        self.prior_lf.scaler.fit(z_lf, masks["lf"].get("mask"))
+        self.prior_hf.scaler.fit(z_hf, masks["hf"].get("mask"))
         z0_lf = self.prior_lf.scaler.transform(z_lf)
         z0_hf = self.prior_hf.scaler.transform(z_hf)
         labels = {} if dataset.y is None else {"y": torch.from_numpy(dataset.y).long()}
@@ -326,22 +343,32 @@ class TimeVQVDM:
         else:
             monitors = {band: _fixed_stop(stop_steps, f"stage2_{band}") for band in ("lf", "hf")}
         self._train(
-            self.prior_lf, cfg.stage2, {"z0": z0_lf, **labels}, run_dir, "stage2_lf", resume, monitors["lf"]
-        )
+            self.prior_lf, cfg.stage2, {"z0": z0_lf, **labels, **masks["lf"]}, run_dir, "stage2_lf", resume,
+            monitors["lf"],
+        )  # fmt: skip
         _freeze(self.prior_lf.to(self.device))  # the HF prior's novelty check samples it
         self._train(
-            self.prior_hf, cfg.stage2, {"z0": z0_hf, "cond": z0_lf, **labels}, run_dir, "stage2_hf", resume,
-            monitors["hf"],
+            self.prior_hf, cfg.stage2, {"z0": z0_hf, "cond": z0_lf, **labels, **masks["hf"]}, run_dir,
+            "stage2_hf", resume, monitors["hf"],
         )  # fmt: skip
         _freeze(self.prior_hf.to(self.device))
+
+    def _latent_masks(self, dataset: TimeSeriesDataset) -> dict[str, dict[str, torch.Tensor]]:
+        """Per band, the stage-2 batch entry ``{"mask": (n, W_band) bool}`` of a variable-length dataset, or
+        ``{}`` when every series has full length (`FrequencyTokenizer.latent_mask`)."""
+        if dataset.mask is None:
+            return {"lf": {}, "hf": {}}
+        mask = torch.from_numpy(dataset.mask)
+        return {band: {"mask": self.tokenizer.latent_mask(mask, band)} for band in ("lf", "hf")}
 
     def _prior_monitors(self, train_part: TimeSeriesDataset, val_part: TimeSeriesDataset) -> dict:
         """One `ValidationMonitor` per prior: the LF prior is checked on LF-band series, the HF prior on
         whole series sampled from both priors."""
         cfg = self.config
-        x_train, x_val = torch.from_numpy(train_part.X), torch.from_numpy(val_part.X)
+        x_val = torch.from_numpy(val_part.X)
         with torch.no_grad():
-            lf_train, lf_val = self.tokenizer.split(x_train)["x_lf"], self.tokenizer.split(x_val)["x_lf"]
+            lf_train = self.tokenizer.split(*_series_and_mask(train_part))["x_lf"]
+            lf_val = self.tokenizer.split(*_series_and_mask(val_part))["x_lf"]
         z_lf, z_hf = self._encode(x_val)
         z0_lf, z0_hf = self.prior_lf.scaler.transform(z_lf), self.prior_hf.scaler.transform(z_hf)
         y_val = None if val_part.y is None else torch.from_numpy(val_part.y).long()
@@ -361,8 +388,9 @@ class TimeVQVDM:
             x_lf, x_hf = self._decode_latents(z_lf, z_hf)
             return (x_lf + x_hf).cpu().numpy()
 
-        lf = HeldOut(z0_lf, y_val, None, lf_train.numpy(), lf_val.numpy(), counts)
-        hf = HeldOut(z0_hf, y_val, z0_lf, train_part.X, val_part.X, counts)
+        masks = self._latent_masks(val_part)
+        lf = HeldOut(z0_lf, y_val, None, lf_train.numpy(), lf_val.numpy(), counts, masks["lf"].get("mask"))
+        hf = HeldOut(z0_hf, y_val, z0_lf, train_part.X, val_part.X, counts, masks["hf"].get("mask"))
         return {
             "lf": prior_monitor(self.prior_lf, lf, draw_lf, cfg.validation, seed=cfg.seed),
             "hf": prior_monitor(self.prior_hf, hf, draw_both, cfg.validation, seed=cfg.seed + 1),
@@ -410,8 +438,8 @@ class TimeVQVDM:
             x_lf, x_hf = band_fn(chunk.to(self.device))
             outs_lf.append(x_lf.cpu())
             outs_hf.append(x_hf.cpu())
-        x_lf = torch.cat(outs_lf).numpy() * info.std + info.mean
-        x_hf = torch.cat(outs_hf).numpy() * info.std
+        x_lf = info.to_original_units(torch.cat(outs_lf).numpy())
+        x_hf = info.to_original_units(torch.cat(outs_hf).numpy(), shift=False)
         return (x_lf[:, 0], x_hf[:, 0]) if squeeze else (x_lf, x_hf)
 
     def _as_model_input(self, X: np.ndarray) -> tuple[torch.Tensor, bool]:
@@ -424,7 +452,7 @@ class TimeVQVDM:
             raise ValueError(
                 f"expected shape (n, {info.n_channels}, {info.length}) or (n, {info.length}), got {X.shape}"
             )
-        return torch.from_numpy((X - info.mean) / info.std), squeeze
+        return torch.from_numpy(info.normalise(X)), squeeze
 
     # ============================================================================================= sample
     @torch.no_grad()
@@ -468,7 +496,11 @@ class TimeVQVDM:
         Returns
         -------
         TimeSeriesDataset with X of shape (n, n_channels, length) in the training data's original units,
-        y (int64, or None when unconditional) and the training class names.
+        y (int64, or None when unconditional) and the training class names. A model trained on
+        variable-length data draws each series' length from the training lengths of its class (all
+        training lengths when unconditional with the null class; `data.lengths`, its own random stream of
+        `seed`): ``mask`` (n, length) marks the observed steps and the padded tail is 0. Otherwise ``mask``
+        is None.
         """
         self._require(stage1=True, stage2=True)
         s = self.config.sampling
@@ -511,20 +543,29 @@ class TimeVQVDM:
         if bar is not None:
             bar.close()
         info = self.data_info
-        X = torch.cat(outs).numpy() * info.std + info.mean
+        X = info.to_original_units(torch.cat(outs).numpy())
+        mask = self._sampled_mask(n, y_cond, seed)
         result = TimeSeriesDataset(
-            X=X.astype(np.float32),
+            X=_pad_tail(X, mask).astype(np.float32),
             y=y,
             classes=list(info.classes),
             name=f"{info.name} (synthetic)",
-            mask=None,
+            mask=mask,
             mean=0.0,
             std=1.0,
         )
         if return_bands:
-            result.X_lf = torch.cat(lfs).numpy() * info.std + info.mean
-            result.X_hf = torch.cat(hfs).numpy() * info.std
+            result.X_lf = _pad_tail(info.to_original_units(torch.cat(lfs).numpy()), mask)
+            result.X_hf = _pad_tail(info.to_original_units(torch.cat(hfs).numpy(), shift=False), mask)
         return result
+
+    def _sampled_mask(self, n: int, y: np.ndarray | None, seed: int) -> np.ndarray | None:
+        """The length model: (n, L) mask of lengths drawn per class from the training lengths, or None for
+        a model trained on full-length series."""
+        info = self.data_info
+        if info.lengths is None:
+            return None
+        return length_mask(draw_lengths(info.lengths, y, n, seed), info.length)
 
     def _decode_latents(self, z_lf: torch.Tensor, z_hf: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Scaled prior samples -> unscale -> snap to codebooks -> decode -> (x_lf, x_hf) normalised units.
@@ -745,6 +786,29 @@ def _freeze(module: torch.nn.Module) -> torch.nn.Module:
     return module
 
 
+def _json_stat(stat) -> float | list[float]:
+    """A normalisation statistic as model.json stores it: a float, or a list of one float per channel."""
+    return [float(v) for v in stat] if isinstance(stat, np.ndarray) else float(stat)
+
+
+def _zero_padding(dataset: TimeSeriesDataset) -> TimeSeriesDataset:
+    """The dataset with exactly 0 on its padding (what loaders store), so that padded values cannot reach
+    the networks whatever a hand-built dataset holds there."""
+    if dataset.mask is None or not dataset.X[~np.broadcast_to(dataset.mask[:, None], dataset.X.shape)].any():
+        return dataset
+    return dataclasses.replace(dataset, X=dataset.X * dataset.mask[:, None, :])
+
+
+def _series_and_mask(dataset: TimeSeriesDataset) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """`dataset` as the tokenizer's `split` takes it: series (n, C, L) and the time mask (n, L) or None."""
+    return torch.from_numpy(dataset.X), None if dataset.mask is None else torch.from_numpy(dataset.mask)
+
+
+def _pad_tail(X: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """Samples (n, C, L) with 0 after each series' drawn length (the dataset convention for padding)."""
+    return X if mask is None else X * mask[:, None, :]
+
+
 def data_fingerprint(dataset: TimeSeriesDataset) -> str:
     """sha256 of a dataset: its normalised series (and mask), labels, class names and normalisation.
 
@@ -756,8 +820,8 @@ def data_fingerprint(dataset: TimeSeriesDataset) -> str:
         "classes": [str(c) for c in dataset.classes],
         "labelled": dataset.y is not None,
         "masked": dataset.mask is not None,
-        "mean": float(dataset.mean),
-        "std": float(dataset.std),
+        "mean": _json_stat(dataset.mean),
+        "std": _json_stat(dataset.std),
     }
     digest.update(json.dumps(header, sort_keys=True).encode())
     digest.update(np.ascontiguousarray(dataset.X, dtype=np.float32).tobytes())

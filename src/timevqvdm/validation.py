@@ -53,7 +53,8 @@ class HeldOut:
     z0 : (n_val, C, W) scaled latents of the held-out series; y : (n_val,) labels or None; cond : (n_val, Cc,
     W') the HF prior's scaled LF latents, else None; x_train, x_val : (n, C, L) series in normalised units
     of what this prior's samples decode to (the LF band for the LF prior, whole series for the HF prior);
-    class_counts : training-part class counts (empty when unlabelled), the labels novelty samples follow.
+    class_counts : training-part class counts (empty when unlabelled), the labels novelty samples follow;
+    mask : (n_val, W) the latent positions that count in the denoising loss (variable-length data), else None.
     """
 
     z0: Tensor
@@ -62,6 +63,7 @@ class HeldOut:
     x_train: np.ndarray
     x_val: np.ndarray
     class_counts: np.ndarray
+    mask: Tensor | None = None
 
 
 def prior_monitor(
@@ -107,6 +109,7 @@ def _denoising_score(prior: LatentPrior, held_out: HeldOut, draws: int, seed: in
     null = torch.full((n,), prior.null_class, dtype=torch.long)
     y = (held_out.y if held_out.y is not None else null).repeat(draws)
     cond = None if held_out.cond is None else held_out.cond.repeat(draws, 1, 1)
+    mask = None if held_out.mask is None else held_out.mask.repeat(draws, 1)
 
     def score() -> float:
         device = next(prior.parameters()).device
@@ -119,6 +122,7 @@ def _denoising_score(prior: LatentPrior, held_out: HeldOut, draws: int, seed: in
             y=move(y),
             cond=move(cond),
             prediction=prior.prediction,
+            mask=move(mask),
         )
         return float(loss)
 

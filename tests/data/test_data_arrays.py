@@ -25,13 +25,31 @@ def test_from_arrays_2d_keeps_channel_axis_and_normalises(rng):
     assert data.X.mean() == pytest.approx(0.0, abs=1e-6) and data.X.std() == pytest.approx(1.0, abs=1e-5)
 
 
-def test_from_arrays_multichannel_uses_one_scalar_mean_and_std(rng):
+def test_from_arrays_multichannel_global_normalisation_uses_one_scalar_mean_and_std(rng):
     X = _walks(rng, channels=3)
-    X[:, 2] *= 10.0  # channels on different scales still share the global statistics (thesis 3.5)
-    data = TimeSeriesDataset.from_arrays(X)
-    assert data.X.shape == (6, 3, 32)
+    X[:, 2] *= 10.0  # channels on different scales share the global statistics when asked (thesis 3.5)
+    data = TimeSeriesDataset.from_arrays(X, normalisation="global")
+    assert data.X.shape == (6, 3, 32) and not data.per_channel
     assert data.mean == pytest.approx(X.mean()) and data.std == pytest.approx(X.std())
     assert data.y is None and data.classes == [] and data.class_counts().shape == (0,)
+
+
+def test_from_arrays_multichannel_defaults_to_per_channel_statistics(rng):
+    X = _walks(rng, channels=3)
+    X[:, 2] = 10.0 * X[:, 2] + 1e3  # another unit: each channel gets its own mean and std
+    data = TimeSeriesDataset.from_arrays(X)
+    assert data.per_channel and data.mean.shape == (3,) and data.std.shape == (3,)
+    np.testing.assert_allclose(data.mean, X.mean(axis=(0, 2)))
+    np.testing.assert_allclose(data.std, X.std(axis=(0, 2)))
+    np.testing.assert_allclose(data.X.mean(axis=(0, 2)), 0.0, atol=1e-5)
+    np.testing.assert_allclose(data.X.std(axis=(0, 2)), 1.0, atol=1e-5)
+    np.testing.assert_allclose(data.to_original_units(data.X.astype(np.float64)), X, rtol=1e-6, atol=1e-4)
+    # the statistics round-trip through `stats` (tuples compare with ==) and apply to held-out data
+    again = TimeSeriesDataset.from_arrays(X, stats=data.stats)
+    assert again.stats == data.stats
+    np.testing.assert_array_equal(again.X, data.X)
+    # one channel keeps the thesis's global scalar
+    assert not TimeSeriesDataset.from_arrays(X[:, :1]).per_channel
 
 
 def test_round_trip_to_original_units(rng):

@@ -84,7 +84,11 @@ def _check_round_trip(data, expected: np.ndarray) -> None:
     np.testing.assert_array_equal(np.broadcast_to(mask[:, None, :], observed.shape), observed)
     back = data.to_original_units(data.X.astype(np.float64))
     x, y = expected[observed], back[observed]
-    tolerance = 2**-23 * np.abs(x - data.mean) + 8 * EPS64 * (np.abs(x) + abs(data.mean)) + 1e-44 * data.std
+    # the statistics of each value's channel (one scalar for all, or one per channel)
+    mean, std = (
+        np.broadcast_to(np.reshape(s, (-1, 1)), expected.shape)[observed] for s in (data.mean, data.std)
+    )
+    tolerance = 2**-23 * np.abs(x - mean) + 8 * EPS64 * (np.abs(x) + np.abs(mean)) + 1e-44 * std
     assert np.all(np.abs(y - x) <= tolerance), np.max(np.abs(y - x) - tolerance)
     _check_typical_digits(expected, back, observed)
 

@@ -76,7 +76,20 @@ def test_a_channel_far_from_the_shared_mean_is_refused_by_channel(rng):
         DataError,
         match=r"array: channel 0 \(around .*\), channel 1 \(around 1e\+07 .*\) lie far from the normalisation mean 5e\+06",
     ):
-        TimeSeriesDataset.from_arrays(X)
+        TimeSeriesDataset.from_arrays(X, normalisation="global")
+    # per-channel statistics, the default for several channels, keep both
+    data = TimeSeriesDataset.from_arrays(X)
+    np.testing.assert_allclose(data.to_original_units(data.X.astype(np.float64)), X, rtol=1e-12, atol=1e-5)
+
+
+def test_held_out_channels_far_from_their_own_training_means_are_refused(rng):
+    train = TimeSeriesDataset.from_arrays(rng.standard_normal((6, 2, 32)))
+    held_out = rng.standard_normal((6, 2, 32))
+    held_out[:, 1] += 1e7
+    with pytest.raises(
+        DataError, match=r"channel 1 \(around 1e\+07 .*\) lies far from its normalisation mean"
+    ):
+        TimeSeriesDataset.from_arrays(held_out, stats=train.stats)
 
 
 def test_held_out_data_far_from_the_training_mean_is_refused(rng):

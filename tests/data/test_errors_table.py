@@ -65,7 +65,7 @@ CASES = {
     "float32-overflow": lambda d: load_dataset(_csv(d, "big.csv", _with("1e39"))),
     "extreme-cell": lambda d: load_dataset(_csv(d, "extreme.csv", _with("1e30"))),
     "extreme-channel": lambda d: TimeSeriesDataset.from_arrays(
-        np.stack([_grid(), _grid() + 1e8], axis=1), name="two-units"
+        np.stack([_grid(), _grid() + 1e8], axis=1), name="two-units", normalisation="global"
     ),
     "ragged": lambda d: load_dataset(_csv(d, "ragged.csv", [*_grid(3).tolist(), _grid(1, 9)[0].tolist()])),
     "one-series": lambda d: load_dataset(_csv(d, "one.csv", _grid(1).tolist())),

@@ -1,4 +1,4 @@
-"""Data layer: load (UCR name, UCR folder, CSV/TSV/NumPy/Parquet), validate, normalise, pad.
+"""Data layer: load (UCR name, UCR folder, CSV/TSV/NumPy/Parquet), validate, normalise, pad; write back.
 
 >>> from timevqvdm.data import load_dataset
 >>> train = load_dataset("GunPoint")             # doctest: +SKIP
@@ -10,6 +10,7 @@ from timevqvdm.data.errors import DataError, DataFileNotFoundError
 from timevqvdm.data.load import load_dataset
 from timevqvdm.data.raw import MIN_LENGTH
 from timevqvdm.data.sources import list_datasets
+from timevqvdm.data.write import write_dataset
 
 __all__ = [
     "MIN_LENGTH",
@@ -19,4 +20,5 @@ __all__ = [
     "TimeSeriesDataset",
     "list_datasets",
     "load_dataset",
+    "write_dataset",
 ]

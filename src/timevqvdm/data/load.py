@@ -28,6 +28,7 @@ def load_dataset(
     delimiter: str | None = None,
     classes: Sequence[str] | None = None,
     encoding: str | None = None,
+    normalisation: str = "auto",
 ) -> TimeSeriesDataset:
     """Load, validate, normalise and pad a dataset.
 
@@ -47,7 +48,8 @@ def load_dataset(
     label_column : int, str or None
         CSV/TSV/Parquet only: label column as 0-based index or header name; ``None`` = no labels.
     stats : (mean, std), optional
-        Normalise with these instead of the training split's statistics.
+        Normalise with these instead of the training split's statistics: two floats, or two sequences of
+        one value per channel (as ``train.stats`` gives them).
     delimiter : str, optional
         CSV/TSV only: field separator (default: tab for ``.tsv``, else guessed from the first line).
     classes : list of str, optional
@@ -55,6 +57,10 @@ def load_dataset(
     encoding : str, optional
         CSV/TSV only: text encoding, a Python codec name such as ``"latin-1"`` (default: UTF-8, with or
         without a byte-order mark).
+    normalisation : {"auto", "global", "channel"}
+        How the training split's statistics are computed: ``"global"`` one scalar mean and std over all
+        channels (thesis 3.5), ``"channel"`` one per channel, ``"auto"`` (default) global for one channel
+        and per channel for several (channels usually differ in units).
 
     Returns
     -------
@@ -72,7 +78,9 @@ def load_dataset(
     origin = resolve_source(
         source, ucr_root=ucr_root, label_column=label_column, delimiter=delimiter, encoding=encoding
     )
-    train = build_dataset(origin.read("train"), stats=stats, classes=classes, split="train")
+    train = build_dataset(
+        origin.read("train"), stats=stats, classes=classes, split="train", normalisation=normalisation
+    )
     if split == "train":
         return train
     if not origin.has_splits:

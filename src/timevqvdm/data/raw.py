@@ -133,7 +133,7 @@ def _reject_unrepresentable(raw: RawSeries) -> None:
     )
 
 
-def check_float32_precision(raw: RawSeries, mean: float) -> None:
+def check_float32_precision(raw: RawSeries, mean: float | np.ndarray) -> None:
     """Refuse values so extreme that float32 normalisation would erase the detail of all the others.
 
     Normalised values ``(x - mean) / std`` are stored as float32, which resolves about ``eps * |x - mean|``
@@ -149,19 +149,21 @@ def check_float32_precision(raw: RawSeries, mean: float) -> None:
     ----------
     raw : RawSeries
         Values of shape (n, C, L) in original units, finite or ``NaN`` (padding).
-    mean : float
-        The mean the data is normalised with (its own, or the training split's).
+    mean : float or np.ndarray of shape (C,)
+        The mean the data is normalised with (its own, or the training split's); one per channel with
+        per-channel normalisation, where each channel is compared with its own mean.
     """
     centers, spreads = _channel_centers_and_spreads(raw.values)  # (C,), (C,)
-    far = (spreads > 0) & (np.abs(centers - mean) > spreads * _MAX_OFFSET)  # (C,)
+    means = np.broadcast_to(np.asarray(mean, dtype=np.float64), centers.shape)  # (C,)
+    far = (spreads > 0) & (np.abs(centers - means) > spreads * _MAX_OFFSET)  # (C,)
     if far.any():
-        raise _extreme_cell_error(raw, centers, spreads, mean) or _far_channels_error(
+        raise _extreme_cell_error(raw, centers, spreads, means) or _far_channels_error(
             raw, centers, spreads, far, mean
         )
 
 
 def _extreme_cell_error(
-    raw: RawSeries, centers: np.ndarray, spreads: np.ndarray, mean: float
+    raw: RawSeries, centers: np.ndarray, spreads: np.ndarray, means: np.ndarray
 ) -> DataError | None:
     """The error naming the cell farthest out, or None when no single cell is that far out."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -172,7 +174,7 @@ def _extreme_cell_error(
     i, c, t = np.unravel_index(np.argmax(distance), distance.shape)
     return DataError(
         f"{raw.locate(i, c, t)}: value {raw.values[i, c, t]:g} is extreme: most values lie within "
-        f"{centers[c]:g} ± {spreads[c]:.3g}, and this one moves the mean to {mean:.6g}, so after "
+        f"{centers[c]:g} ± {spreads[c]:.3g}, and this one moves the mean to {means[c]:.6g}, so after "
         f"normalisation to float32 the other values would keep fewer than {MIN_DIGITS} significant "
         f"digits. Fix or remove the cell (or its series); "
         f"{np.count_nonzero(distance > _MAX_OFFSET)} value(s) are that far out."
@@ -180,13 +182,17 @@ def _extreme_cell_error(
 
 
 def _far_channels_error(
-    raw: RawSeries, centers: np.ndarray, spreads: np.ndarray, far: np.ndarray, mean: float
+    raw: RawSeries, centers: np.ndarray, spreads: np.ndarray, far: np.ndarray, mean: float | np.ndarray
 ) -> DataError:
     levels = ", ".join(f"channel {c} (around {centers[c]:g} ± {spreads[c]:.3g})" for c in np.flatnonzero(far))
     one = far.sum() == 1
+    if isinstance(mean, np.ndarray):
+        means = ", ".join(f"{mean[c]:.6g}" for c in np.flatnonzero(far))
+        which = f"{'its' if one else 'their'} normalisation mean{'' if one else 's'} {means} (per channel)"
+    else:
+        which = f"the normalisation mean {mean:.6g} (one scalar mean and std for all channels, thesis 3.5)"
     return DataError(
-        f"{raw.source}: {levels} {'lies' if one else 'lie'} far from the normalisation mean {mean:.6g} (one "
-        f"scalar mean and std for all channels, thesis 3.5); after normalisation to float32 "
+        f"{raw.source}: {levels} {'lies' if one else 'lie'} far from {which}; after normalisation to float32 "
         f"{'its' if one else 'their'} values would keep fewer than {MIN_DIGITS} significant digits. Bring "
         f"the channels to similar ranges first (e.g. subtract each channel's own mean), and load held-out "
         f"data with the statistics of training data in the same units."

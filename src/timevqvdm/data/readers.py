@@ -1,8 +1,10 @@
 """Readers that turn one file into :class:`RawSeries`.
 
-Wide layout everywhere: one series per row, one time step per column, optionally one label column.
+Wide layout by default: one series per row, one time step per column, optionally one label column.
 A shorter series ends in empty cells or ``NaN`` (the UCR 2018 convention); every row must still have the
-same number of fields, so a forgotten value is never mistaken for padding.
+same number of fields, so a forgotten value is never mistaken for padding. A CSV or Parquet table whose
+header names the columns ``series``, ``channel``, ``t`` and ``value`` is in the long layout instead (one
+row per value, any number of channels; `timevqvdm.data.long`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import numpy as np
 from timevqvdm.data.dataset import raw_from_arrays
 from timevqvdm.data.errors import DataError, DataFileNotFoundError
 from timevqvdm.data.labels import label_as_number
+from timevqvdm.data.long import LABEL, LONG_COLUMNS, is_long_layout, long_label_column, long_to_raw
 from timevqvdm.data.raw import RawSeries, is_missing_text
 
 __all__ = [
@@ -108,6 +111,8 @@ def read_delimited(
     if header:
         rows, line_numbers = rows[1:], line_numbers[1:]
     _reject_ragged(path, rows, line_numbers, width, reference)
+    if names is not None and is_long_layout(names):
+        return _read_long_rows(path, rows, line_numbers, names, label_column, name or path.stem)
     label_index = _label_index(path, label_column, width, names)
     cells = np.array(rows, dtype=str).reshape(len(rows), width)  # (n, fields)
     value_columns = [j for j in range(width) if j != label_index]
@@ -125,6 +130,41 @@ def read_delimited(
         source=str(path),
         locate=lambda i, c, t: where(i, value_columns[t]),
         locate_label=lambda i: where(i, label_index),  # type: ignore[arg-type]
+    )
+
+
+def _read_long_rows(
+    path: Path,
+    rows: list[list[str]],
+    line_numbers: list[int],
+    names: list[str],
+    label_column: LabelColumn,
+    name: str,
+) -> RawSeries:
+    """A delimited file in the long layout (`timevqvdm.data.long`), header already taken off."""
+    if not rows:
+        raise DataError(f"{path}: the table has a header but no rows; it needs at least 2 series.")
+    label = long_label_column(path, names, label_column)
+    index = {column.strip(): j for j, column in enumerate(names)}
+    cells = np.array(rows, dtype=str).reshape(len(rows), len(names))
+
+    def where(i: int, column: str) -> str:
+        column = label if column == LABEL and label is not None else column
+        return f"{path}: line {line_numbers[i]}, column {index[column] + 1} ('{column}')"
+
+    def numbers(column: str) -> np.ndarray:
+        return _parse_cells(cells[:, [index[column]]], lambda i, j: where(i, column), "")[:, 0]
+
+    series, channel = (np.char.strip(cells[:, index[c]]).astype(object) for c in LONG_COLUMNS[:2])
+    return long_to_raw(
+        path,
+        series=series,
+        channel=channel,
+        t=numbers("t"),
+        value=numbers("value"),
+        labels=None if label is None else cells[:, index[label]].astype(object),
+        where=where,
+        name=name,
     )
 
 
@@ -284,6 +324,8 @@ def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | No
     except Exception as error:  # pyarrow raises several types for a file that is not Parquet
         raise DataError(f"{path}: cannot read as Parquet ({type(error).__name__}: {error}).") from None
     columns = [str(column) for column in table.columns]
+    if is_long_layout(columns):
+        return _read_long_table(path, table, label_column, name or path.stem)
     label_index = _label_index(path, label_column, len(columns), columns)
     value_columns = [j for j in range(len(columns)) if j != label_index]
 
@@ -304,6 +346,33 @@ def read_parquet(path: Path, *, label_column: LabelColumn = None, name: str | No
         source=str(path),
         locate=lambda i, c, t: where(i, value_columns[t]),
         locate_label=lambda i: where(i, label_index),  # type: ignore[arg-type]
+    )
+
+
+def _read_long_table(path: Path, table, label_column: LabelColumn, name: str) -> RawSeries:
+    """A Parquet table in the long layout (`timevqvdm.data.long`)."""
+    table = table.rename(columns=lambda column: str(column).strip())
+    label = long_label_column(path, list(table.columns), label_column)
+
+    def where(i: int, column: str) -> str:
+        column = label if column == LABEL and label is not None else column
+        return f"{path}: row {i + 1} (1-based), column '{column}'"
+
+    def numbers(column: str) -> np.ndarray:
+        return _numeric_column(table[column], lambda i: where(i, column), f"{path}: column '{column}'", "")
+
+    def names(column: str) -> np.ndarray:
+        return np.array([str(v).strip() for v in table[column].to_numpy(dtype=object)], dtype=object)
+
+    return long_to_raw(
+        path,
+        series=names("series"),
+        channel=names("channel"),
+        t=numbers("t"),
+        value=numbers("value"),
+        labels=None if label is None else table[label].to_numpy(dtype=object, na_value=None),
+        where=where,
+        name=name,
     )
 
 

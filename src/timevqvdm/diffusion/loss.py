@@ -40,16 +40,19 @@ def diffusion_loss(
     cond: Tensor | None = None,
     prediction: str = "eps",
     generator: torch.Generator | None = None,
+    mask: Tensor | None = None,
 ) -> Tensor:
     """Unweighted MSE between the network output and eps (or v) on z_t = alpha_t z0 + sigma_t eps.
 
     model: a denoiser `model(z_t (B, C, W), t (B,), y (B,), cond=...) -> (B, C, W)`; z0: (B, C, W) scaled
-    latents; y: (B,) labels, already dropped to null where wanted. Returns a scalar.
+    latents; y: (B,) labels, already dropped to null where wanted; mask: (B, W), 1 on the positions that
+    count (None = all), e.g. the latent positions of a padded series that cover observed time steps.
+    Returns a scalar.
     The weight -d lambda / dt of the ELBO is dropped, as in Ho et al. (2020): it is infinite at t = 0 and 1.
     """
     t = quasi_uniform_times(z0.shape[0], generator, z0.device)
     eps = gaussian(z0.shape, generator=generator, device=z0.device, dtype=z0.dtype)
-    return denoising_error(model, z0, t, eps, y=y, cond=cond, prediction=prediction)
+    return denoising_error(model, z0, t, eps, y=y, cond=cond, prediction=prediction, mask=mask)
 
 
 def denoising_error(
@@ -61,10 +64,16 @@ def denoising_error(
     y: Tensor,
     cond: Tensor | None = None,
     prediction: str = "eps",
+    mask: Tensor | None = None,
 ) -> Tensor:
     """`diffusion_loss` at given times t (B,) and noise eps (B, C, W): with draws fixed once, successive
-    evaluations of a network (validation) differ only by its weights. Returns a scalar."""
+    evaluations of a network (validation) differ only by its weights. Returns a scalar; with a mask (B, W)
+    the mean runs over the positions where it is 1 only, so the others get no gradient."""
     alpha, sigma = (append_dims(c, z0.ndim).to(z0.dtype) for c in alpha_sigma(t))
     z_t = alpha * z0 + sigma * eps  # Eq. (15)
     pred = model(z_t, t, y, cond=cond)
-    return F.mse_loss(pred, training_target(z0, eps, t.to(z0.dtype), prediction))
+    target = training_target(z0, eps, t.to(z0.dtype), prediction)
+    if mask is None:
+        return F.mse_loss(pred, target)
+    weight = mask[:, None, :].to(pred.dtype).expand_as(pred)  # (B, C, W)
+    return ((pred - target) ** 2 * weight).sum() / weight.sum().clamp(min=1)

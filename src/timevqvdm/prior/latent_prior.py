@@ -63,7 +63,9 @@ class LatentPrior(nn.Module):
         self, batch: dict[str, Tensor], generator: torch.Generator
     ) -> tuple[Tensor, dict[str, float]]:
         """The trainer's contract. batch: "z0" (B, C, W) scaled latents; "y" (B,) int64, absent when
-        unlabelled (then every label is null); "cond" (B, Cc, W') for the HF prior. Returns (loss, logs)."""
+        unlabelled (then every label is null); "cond" (B, Cc, W') for the HF prior; "mask" (B, W), absent
+        when every series has full length, 1 on the latent positions whose span holds observed time steps
+        (`FrequencyTokenizer.latent_mask`): the others add nothing to the loss. Returns (loss, logs)."""
         z0 = batch["z0"]
         y = batch.get("y")
         if y is None:
@@ -71,8 +73,9 @@ class LatentPrior(nn.Module):
         # Algorithm 2's class guidance signal: y, or the null class with probability class_dropout.
         y = drop_classes(y, self.class_dropout, self.null_class, generator)
         loss = diffusion_loss(
-            self.network, z0, y=y, cond=batch.get("cond"), prediction=self.prediction, generator=generator
-        )
+            self.network, z0, y=y, cond=batch.get("cond"), prediction=self.prediction, generator=generator,
+            mask=batch.get("mask"),
+        )  # fmt: skip
         return loss, {"loss": float(loss.detach())}
 
     @torch.no_grad()

@@ -22,8 +22,11 @@ class LatentScaler(nn.Module):
         self.register_buffer("std", torch.tensor(1.0))
 
     @torch.no_grad()
-    def fit(self, z: Tensor) -> LatentScaler:
-        """Set mean and std from all entries of z (B, C, W), the encoded training set. Returns self."""
+    def fit(self, z: Tensor, mask: Tensor | None = None) -> LatentScaler:
+        """Set mean and std from all entries of z (B, C, W), the encoded training set, or with a mask (B, W)
+        from the positions where it is True only (those of observed time steps). Returns self."""
+        if mask is not None:
+            z = z.transpose(1, 2)[mask.bool()]  # (positions, C)
         if z.numel() < 2:
             raise ValueError(f"need at least 2 latent values to fit a scaler, got shape {tuple(z.shape)}")
         std = z.float().std()

@@ -8,6 +8,14 @@ reconstruction never contains high frequencies and vice versa.
 
 Inference methods (`encode`, `reconstruct`, `codebook_usage`, ...) use BatchNorm in whatever mode the
 module is in: call ``.eval()`` first. `quantize` never updates the codebook.
+
+Variable-length series (a time mask ``(B, L)``, True = observed) map to the other layouts by position:
+
+* spectrogram column ``w`` is centred on time step ``w * hop`` and counts when that step is observed (the
+  last column, centred one step past the end, counts when the last step does): `column_mask`;
+* a band's latent position ``j`` spans the columns ``[j * 2**n_down, (j + 1) * 2**n_down)`` that its
+  strided convolutions halve into it, and counts when any of them counts, i.e. it is masked when its span
+  is padding only: `latent_mask` (the down-sampled time mask).
 """
 
 from __future__ import annotations
@@ -138,25 +146,50 @@ class FrequencyTokenizer(nn.Module):
 
     # -- time <-> time-frequency ----------------------------------------------------------------------------
 
-    def split(self, x: Tensor) -> dict[str, Tensor]:
+    def split(self, x: Tensor, mask: Tensor | None = None) -> dict[str, Tensor]:
         """Band-split a batch, Eq. (39) and (36): the inputs and targets of `training_loss`.
 
         Args:
             x: series ``(B, C, L)``.
+            mask: ``(B, L)`` bool, True on observed time steps; None when every series has full length.
+                Padding is set to 0 first, so what it held cannot reach the networks or the loss.
 
         Returns:
-            ``{"x_lf", "x_hf"}`` ``(B, C, L)`` and ``{"u_lf", "u_hf"}`` ``(B, 2C, H, W)``.
+            ``{"x_lf", "x_hf"}`` ``(B, C, L)`` and ``{"u_lf", "u_hf"}`` ``(B, 2C, H, W)``; with a mask also
+            the loss weights ``"mask_x"`` ``(B, 1, L)`` and ``"mask_u"`` ``(B, 1, 1, W)`` (`column_mask`).
         """
         self._check_series(x)
+        if mask is not None:
+            x = x * mask[:, None, :].to(x.dtype)
         u = stft(x, self.n_fft, self.hop_length)
         spectrograms = {band: self._band_mask(u, band) for band in BANDS}
         series = {band: istft(spectrograms[band], self.length, self.n_fft, self.hop_length) for band in BANDS}
-        return {
+        parts = {
             "x_lf": series["lf"],
             "x_hf": series["hf"],
             "u_lf": spectrograms["lf"],
             "u_hf": spectrograms["hf"],
         }
+        if mask is not None:
+            parts["mask_x"] = mask[:, None, :].to(x.dtype)
+            parts["mask_u"] = self.column_mask(mask)[:, None, None, :].to(x.dtype)
+        return parts
+
+    def column_mask(self, mask: Tensor) -> Tensor:
+        """Time mask ``(B, L)`` -> spectrogram column mask ``(B, W)``: column ``w`` counts when its centre
+        ``w * hop`` is observed (the centre ``L`` of the last column stands for the last step ``L - 1``)."""
+        width = self.length // self.hop_length + 1
+        centres = (torch.arange(width, device=mask.device) * self.hop_length).clamp(max=self.length - 1)
+        return mask[:, centres]
+
+    def latent_mask(self, mask: Tensor, band: str) -> Tensor:
+        """Time mask ``(B, L)`` -> the band's latent mask ``(B, W_band)``: latent position ``j`` counts when
+        any spectrogram column of its span ``[j * 2**n_down, (j + 1) * 2**n_down)`` does."""
+        self._check_band(band)
+        columns = self.column_mask(mask)  # (B, W)
+        factor = 2 ** self.bands[band].n_down
+        width = self.bands[band].latent_shape[1]
+        return columns[:, : width * factor].reshape(len(mask), width, factor).any(dim=-1)
 
     def _band_mask(self, u: Tensor, band: str) -> Tensor:
         return zero_pad_lf(u, self.cutoff) if band == "lf" else zero_pad_hf(u, self.cutoff)
@@ -212,7 +245,8 @@ class FrequencyTokenizer(nn.Module):
         """Algorithm 1 on a batch of precomputed `split` outputs.
 
         ``loss = sum over bands of MSE(x, x_hat) + MSE(u, u_hat) + beta * commitment``; the codebook moves
-        by EMA inside the forward pass (train mode). Deterministic, so ``generator`` is unused.
+        by EMA inside the forward pass (train mode). Deterministic, so ``generator`` is unused. With the
+        ``mask_x``/``mask_u`` entries of a masked `split`, both MSEs run over observed entries only.
 
         Returns:
             ``(loss, logs)`` with ``loss``, ``recon_lf``, ``recon_hf``, ``vq``, ``vq_lf``, ``vq_hf``,
@@ -225,7 +259,7 @@ class FrequencyTokenizer(nn.Module):
             u, x = batch[f"u_{band}"], batch[f"x_{band}"]
             u_decoded, indices, vq_loss = self.bands[band](u)
             x_hat, u_hat = self._to_series(u_decoded, band)
-            recon = reconstruction_loss(x, x_hat, u, u_hat)
+            recon = reconstruction_loss(x, x_hat, u, u_hat, batch.get("mask_x"), batch.get("mask_u"))
             loss = loss + recon + vq_loss
             logs[f"recon_{band}"] = recon.item()
             logs[f"vq_{band}"] = vq_loss.item()
@@ -250,7 +284,9 @@ class FrequencyTokenizer(nn.Module):
             for band in BANDS:
                 z_q = self.quantize(self.bands[band].encoder(part[f"u_{band}"]), band)
                 x_hat, u_hat = self._to_series(self.bands[band].decoder(z_q), band)
-                recon = reconstruction_loss(part[f"x_{band}"], x_hat, part[f"u_{band}"], u_hat)
+                recon = reconstruction_loss(
+                    part[f"x_{band}"], x_hat, part[f"u_{band}"], u_hat, part.get("mask_x"), part.get("mask_u")
+                )
                 totals[band] += recon.item() * len(part["u_lf"])
         logs = {f"val_recon_{band}": total / n for band, total in totals.items()}
         return {"val_loss": sum(logs.values()), **logs}
