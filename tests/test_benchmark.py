@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -91,6 +92,10 @@ def test_resolve_datasets():
             benchmark.resolve_datasets(bad)
 
 
+# What `_train_or_load` returns in tests that stop at `evaluate`: a model trained without validation checks.
+_UNTRAINED = SimpleNamespace(config=SimpleNamespace(validation=SimpleNamespace(enabled=False)))
+
+
 def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
     """For `paper`, without the smoke overrides, evaluation gets 1024 series and the protocol's thesis
     settings."""
@@ -102,7 +107,7 @@ def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
         calls.append(kwargs)
         raise KeyboardInterrupt  # stop before anything is written
 
-    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (object(), {}))
+    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (_UNTRAINED, {}))
     monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
     with pytest.raises(KeyboardInterrupt):
         benchmark.run_dataset("GunPoint", preset="paper", runs=3, out_dir=tmp_path)
@@ -120,7 +125,7 @@ def test_other_presets_sample_both_modes_with_their_own_defaults(monkeypatch, tm
         calls.append(kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (object(), {}))
+    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (_UNTRAINED, {}))
     monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
     with pytest.raises(KeyboardInterrupt):
         benchmark.run_dataset("GunPoint", preset="best", out_dir=tmp_path)
