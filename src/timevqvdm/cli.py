@@ -664,9 +664,10 @@ def benchmark(
     figures (resumable)."""
     from tqdm.auto import tqdm
 
-    from timevqvdm.benchmark import resolve_datasets, run_benchmark
+    from timevqvdm.benchmark import check_datasets, resolve_datasets, run_benchmark
 
     names = resolve_datasets(datasets)
+    check_datasets(names, ucr_root)  # a typo in --datasets stops here, before the bar and any training
     _check_writable(out, folder=True)
     # tqdm, not rich: the trainer's own tqdm bars nest under this one while a dataset trains.
     bar = tqdm(total=len(names), desc="datasets", unit="dataset", dynamic_ncols=True)
