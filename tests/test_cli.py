@@ -213,6 +213,17 @@ def own_model(tmp_path_factory):
     return out, data, test
 
 
+def test_ucr_tsv_file_trains_with_its_first_column_as_labels(tmp_path):
+    # Plane_TRAIN.tsv trained "length 145, unlabelled": the class label was read as time step 0.
+    rng = np.random.default_rng(0)
+    rows = [[label, *np.cumsum(rng.normal(size=40))] for label in ("1", "2") * 4]
+    path = tmp_path / "Walks_TRAIN.tsv"
+    path.write_text("".join("\t".join(map(str, row)) + "\n" for row in rows))
+    result = invoke("train", "-d", path, "--preset", "tiny", "--stages", "1", "-o", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert "Walks_TRAIN (train): 8 series, 1 channel, length 40, 2 classes [1: 4, 2: 4]" in result.stderr
+
+
 def test_sample_label_is_a_class_name_and_label_index_a_position(model_dir, tmp_path):
     # GunPoint's classes are named "1" and "2": --label 1 is the class named "1", the first.
     assert (
