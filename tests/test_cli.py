@@ -224,6 +224,15 @@ def test_ucr_tsv_file_trains_with_its_first_column_as_labels(tmp_path):
     assert "Walks_TRAIN (train): 8 series, 1 channel, length 40, 2 classes [1: 4, 2: 4]" in result.stderr
 
 
+def test_label_column_is_an_index_when_it_is_an_integer():
+    from timevqvdm.cli import _load_options
+
+    assert _load_options("label", None) == {"label_column": "label"}
+    assert _load_options("0", "latin-1") == {"label_column": 0, "encoding": "latin-1"}
+    assert _load_options("-1", None) == {"label_column": -1}  # the last column, not a header named "-1"
+    assert _load_options(None, None) == {}
+
+
 def test_sample_label_is_a_class_name_and_label_index_a_position(model_dir, tmp_path):
     # GunPoint's classes are named "1" and "2": --label 1 is the class named "1", the first.
     assert (

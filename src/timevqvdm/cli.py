@@ -148,7 +148,7 @@ LabelColumnOpt = Annotated[
     str | None,
     typer.Option(
         help="CSV/TSV/Parquet: the column holding the class labels, by header name or 0-based index "
-        "(an integer is an index)."
+        "(an integer is an index; -1 is the last column)."
     ),
 ]
 EncodingOpt = Annotated[str | None, typer.Option(help="Text encoding of CSV/TSV files (e.g. latin-1).")]
@@ -158,7 +158,9 @@ def _load_options(label_column: str | None, encoding: str | None) -> dict[str, A
     """`load_dataset` keyword arguments for the options given (none for those left out)."""
     options: dict[str, Any] = {}
     if label_column is not None:
-        options["label_column"] = int(label_column) if label_column.isdigit() else label_column
+        # "-1" too is an index (the last column), as load_dataset reads it; str.isdigit() misses the sign.
+        is_index = label_column.lstrip("-").isdigit()
+        options["label_column"] = int(label_column) if is_index else label_column
     if encoding is not None:
         options["encoding"] = encoding
     return options
