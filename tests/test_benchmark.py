@@ -1,7 +1,8 @@
 """The benchmark harness end to end with the `tiny` preset, 2-epoch FCNs and 32 series per run (seconds).
 
 One module-scoped run covers GunPoint (published figures), TinyItaly (a small UCR folder made from
-ItalyPowerDemand, no published row, interrupted after stage 1) and a name that cannot be loaded.
+ItalyPowerDemand, no published row, interrupted after stage 1) and BrokenItaly (a UCR folder without its
+test split, which fails once its run loads it).
 """
 
 from __future__ import annotations
@@ -23,21 +24,22 @@ from timevqvdm.data import load_dataset
 from timevqvdm.evaluation import protocol
 
 SMOKE = {"preset": "tiny", "runs": 2, "seed": 0, "fcn_epochs": 2, "n_samples": 32, "steps": 2}
-DATASETS = ["GunPoint", "TinyItaly", "NoSuchDataset"]
+DATASETS = ["GunPoint", "TinyItaly", "BrokenItaly"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
-def _write_tiny_italy(root):
+def _write_tiny_italy(root, name="TinyItaly", splits=("train", "test")):
     """A UCR-format folder with 20 training and 40 test series of ItalyPowerDemand (length 24)."""
-    folder = root / "TinyItaly"
+    folder = root / name
     folder.mkdir(parents=True)
-    for split, n in (("train", 20), ("test", 40)):
+    for split in splits:
+        n = {"train": 20, "test": 40}[split]
         data = load_dataset("ItalyPowerDemand", split=split)
         x = data.to_original_units(data.X[:n, 0])
         labels = np.array(data.classes)[data.y[:n]]
         frame = pd.DataFrame(x)
         frame.insert(0, "label", labels)
-        frame.to_csv(folder / f"TinyItaly_{split.upper()}.tsv", sep="\t", header=False, index=False)
+        frame.to_csv(folder / f"{name}_{split.upper()}.tsv", sep="\t", header=False, index=False)
 
 
 def _interrupt_after_stage1(out, ucr_root):
@@ -53,6 +55,7 @@ def bench(tmp_path_factory):
     base = tmp_path_factory.mktemp("bench")
     ucr_root, out = base / "ucr", base / "out"
     _write_tiny_italy(ucr_root)
+    _write_tiny_italy(ucr_root, "BrokenItaly", splits=("train",))  # known by name, fails while it runs
     stage1 = _interrupt_after_stage1(out, ucr_root)
     before = {
         "ckpt_mtime": (stage1 / "checkpoint.safetensors").stat().st_mtime_ns,
@@ -92,8 +95,27 @@ def test_resolve_datasets():
             benchmark.resolve_datasets(bad)
 
 
-# A trained model as far as run_dataset reads one before evaluating: a config (no curves to draw).
-_STAND_IN = SimpleNamespace(config=config.get_preset("paper"))
+def test_unknown_names_are_refused_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(benchmark, "_run_safely", lambda *args: pytest.fail("ran before checking the names"))
+    with pytest.raises(FileNotFoundError, match=r"'GunPont' is neither .* Did you mean: GunPoint") as info:
+        benchmark.run_benchmark(["GunPoint", "GunPont", "NoSuchDataset"], **SMOKE, out_dir=tmp_path / "b")
+    assert "'NoSuchDataset' is neither" in str(info.value)
+    assert not (tmp_path / "b").exists()
+    benchmark.check_datasets(benchmark.resolve_datasets("all"))  # every published name resolves
+
+
+def test_cli_refuses_an_unknown_dataset_in_one_line_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setattr(benchmark, "run_benchmark", lambda *a, **k: pytest.fail("ran before the names"))
+    args = ["benchmark", "--datasets", "dev,NoSuchDataset", "--preset", "tiny", "--out", tmp_path / "b"]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: 'NoSuchDataset' is neither"), result.stderr
+    assert not (tmp_path / "b").exists()
+
+
+# What `_train_or_load` returns in tests that stop at `evaluate`: a model trained without validation checks.
+_UNTRAINED = SimpleNamespace(config=SimpleNamespace(validation=SimpleNamespace(enabled=False)))
 
 
 def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
@@ -107,7 +129,7 @@ def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
         calls.append(kwargs)
         raise KeyboardInterrupt  # stop before anything is written
 
-    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (_STAND_IN, {}))
+    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (_UNTRAINED, {}))
     monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
     with pytest.raises(KeyboardInterrupt):
         benchmark.run_dataset("GunPoint", preset="paper", runs=3, out_dir=tmp_path)
@@ -125,7 +147,7 @@ def test_other_presets_sample_both_modes_with_their_own_defaults(monkeypatch, tm
         calls.append(kwargs)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (_STAND_IN, {}))
+    monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (_UNTRAINED, {}))
     monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
     with pytest.raises(KeyboardInterrupt):
         benchmark.run_dataset("GunPoint", preset="best", out_dir=tmp_path)
@@ -246,9 +268,9 @@ def test_an_unreadable_stored_sample_set_is_named(bench, tmp_path):
 
 
 def test_a_failing_dataset_is_recorded_and_the_others_run(bench):
-    record = _record(bench, "NoSuchDataset")
-    assert record["status"] == "error" and "NoSuchDataset" in record["error"] and record["traceback"]
-    assert sorted(bench["seen"]) == [("GunPoint", False), ("NoSuchDataset", False), ("TinyItaly", False)]
+    record = _record(bench, "BrokenItaly")
+    assert record["status"] == "error" and "BrokenItaly_TEST.tsv" in record["error"] and record["traceback"]
+    assert sorted(bench["seen"]) == [("BrokenItaly", False), ("GunPoint", False), ("TinyItaly", False)]
     assert [r["dataset"] for r in bench["result"].records] == DATASETS
     assert "Failed" in bench["result"].markdown.read_text()
 
@@ -256,7 +278,7 @@ def test_a_failing_dataset_is_recorded_and_the_others_run(bench):
 # -------------------------------------------------------------------------------- tables and figures
 def test_summary_tables_put_published_figures_beside_ours(bench):
     table = pd.read_csv(bench["out"] / "summary.csv").set_index("dataset")
-    assert list(table.index) == ["GunPoint", "NoSuchDataset", "TinyItaly", "median"]
+    assert list(table.index) == ["BrokenItaly", "GunPoint", "TinyItaly", "median"]
     gunpoint = table.loc["GunPoint"]
     assert gunpoint["thesis_uncond_fid"] == 4.45 and gunpoint["timevqvae_fid"] == 0.8
     assert gunpoint["thesis_tstr"] == 86.67 and gunpoint["thesis_trtr"] == 100.0
@@ -265,7 +287,7 @@ def test_summary_tables_put_published_figures_beside_ours(bench):
     assert gunpoint["uncond_ratio"] == pytest.approx(record["ratios"]["unconditional"])
     assert gunpoint["n_classes"] == 2 and gunpoint["length"] == 150 and gunpoint["status"] == "ok"
     assert pd.isna(table.loc["TinyItaly", "thesis_uncond_fid"])
-    assert table.loc["NoSuchDataset", "status"] == "error"
+    assert table.loc["BrokenItaly", "status"] == "error"
 
     markdown = (bench["out"] / "summary.md").read_text()
     header, _, *rows = markdown.splitlines()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -22,7 +23,11 @@ def invoke(*args: str):
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     out = tmp_path_factory.mktemp("cli") / "gunpoint"
-    result = invoke("train", "--dataset", "GunPoint", "--preset", "tiny", "--out", out)
+    previous = os.umask(0o022)  # a common umask, so that the files' modes show whether it was used
+    try:
+        result = invoke("train", "--dataset", "GunPoint", "--preset", "tiny", "--out", out)
+    finally:
+        os.umask(previous)
     assert result.exit_code == 0, result.output
     return out
 
@@ -31,6 +36,26 @@ def test_train_writes_a_loadable_model_and_logs(model_dir):
     assert (model_dir / "model.json").exists()
     assert (model_dir / "runs" / "stage1" / "metrics.jsonl").exists()
     assert (model_dir / "runs" / "stage2_hf" / "checkpoint.safetensors").exists()
+
+
+def test_model_files_are_written_with_the_users_umask(model_dir):
+    # Not 0600 (what a temporary file gets): others may read a model unless the umask says otherwise.
+    written = [p for p in model_dir.rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"model.json", "tokenizer.safetensors", "checkpoint.safetensors"}
+    assert {p.relative_to(model_dir): p.stat().st_mode & 0o777 for p in written} == {
+        p.relative_to(model_dir): 0o644 for p in written
+    }
+
+
+def test_checkpoints_are_also_time_based_by_default(model_dir):
+    # The first checkpoint of `quick` came after ~2.5 minutes, so a kill -9 before it lost everything.
+    from timevqvdm.config import PRESETS, get_preset
+
+    for name in PRESETS:
+        preset = get_preset(name)
+        assert all(0 < stage.checkpoint_minutes <= 2 for stage in (preset.stage1, preset.stage2)), name
+    stored = json.loads((model_dir / "model.json").read_text())["config"]
+    assert stored["stage1"]["checkpoint_minutes"] == stored["stage2"]["checkpoint_minutes"] == 2.0
 
 
 def test_train_refuses_to_overwrite_without_resume(model_dir):
@@ -163,7 +188,7 @@ def test_train_rejects_an_unknown_precision(tmp_path):
 
 
 # ----------------------------------------------------------------------------------- issue 27: nothing silent
-def _walks_csv(path, n=10, length=150, labels=("a", "b"), seed=0):
+def _walks_csv(path, n=10, length=150, labels=("a", "b"), seed=0, encoding="utf-8"):
     """Random walks around 975 (nothing like GunPoint) as a wide CSV with a `label` column."""
     rng = np.random.default_rng(seed)
     frame = pd.DataFrame(
@@ -171,7 +196,7 @@ def _walks_csv(path, n=10, length=150, labels=("a", "b"), seed=0):
     )
     frame.insert(0, "label", [labels[i % len(labels)] for i in range(n)])
     path.parent.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(path, index=False)
+    frame.to_csv(path, index=False, encoding=encoding)
     return path
 
 
@@ -185,6 +210,26 @@ def own_model(tmp_path_factory):
     result = invoke("train", "-d", data, "--label-column", "label", "--preset", "tiny", "--out", out)
     assert result.exit_code == 0, result.output
     return out, data, test
+
+
+def test_ucr_tsv_file_trains_with_its_first_column_as_labels(tmp_path):
+    # Plane_TRAIN.tsv trained "length 145, unlabelled": the class label was read as time step 0.
+    rng = np.random.default_rng(0)
+    rows = [[label, *np.cumsum(rng.normal(size=40))] for label in ("1", "2") * 4]
+    path = tmp_path / "Walks_TRAIN.tsv"
+    path.write_text("".join("\t".join(map(str, row)) + "\n" for row in rows))
+    result = invoke("train", "-d", path, "--preset", "tiny", "--stages", "1", "-o", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert "Walks_TRAIN (train): 8 series, 1 channel, length 40, 2 classes [1: 4, 2: 4]" in result.stderr
+
+
+def test_label_column_is_an_index_when_it_is_an_integer():
+    from timevqvdm.cli import _load_options
+
+    assert _load_options("label", None) == {"label_column": "label"}
+    assert _load_options("0", "latin-1") == {"label_column": 0, "encoding": "latin-1"}
+    assert _load_options("-1", None) == {"label_column": -1}  # the last column, not a header named "-1"
+    assert _load_options(None, None) == {}
 
 
 def test_sample_label_is_a_class_name_and_label_index_a_position(model_dir, tmp_path):
@@ -203,14 +248,16 @@ def test_sample_label_is_a_class_name_and_label_index_a_position(model_dir, tmp_
     assert result.exit_code == 0 and np.load(tmp_path / "c.npz")["y"].tolist() == [1, 1]
 
 
-def test_resume_with_other_data_is_refused_and_keeps_the_model(model_dir, tmp_path):
+@pytest.mark.parametrize("classes", [["down", "up"], ["a", "b", "c", "d"]], ids=["2-classes", "4-classes"])
+def test_resume_with_other_data_is_refused_and_keeps_the_model(model_dir, tmp_path, classes):
+    # With as many classes as GunPoint the old weights were kept silently; with another count, a traceback.
     rng = np.random.default_rng(0)
     other = tmp_path / "other.npz"
-    np.savez(other, X=675 + 877 * rng.normal(size=(40, 150)), y=np.array(["down", "up"] * 20))
+    np.savez(other, X=675 + 877 * rng.normal(size=(40, 150)), y=np.array(classes * (40 // len(classes))))
     before = {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()}
     result = invoke("train", "-d", other, "--preset", "tiny", "-o", model_dir, "--resume")
     assert result.exit_code == 2
-    assert "trained on other data" in result.stderr and "['down', 'up'] now" in result.stderr
+    assert "trained on other data" in result.stderr and f"{classes} now" in result.stderr
     assert "saved model" not in result.output
     assert {p.name: p.read_bytes() for p in model_dir.iterdir() if p.is_file()} == before
 
@@ -271,6 +318,62 @@ def test_evaluate_a_model_trained_on_ones_own_file(own_model, tmp_path):
     assert result.exit_code == 2 and "--test" in result.stderr
 
 
+def _one_error_line(result) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert result.exit_code == 2, result.output
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output, (
+        result.stderr
+    )
+    return lines[0]
+
+
+def test_a_latin1_csv_needs_its_encoding_which_the_model_keeps(tmp_path):
+    accents = ("déjà", "été")
+    data = _walks_csv(tmp_path / "latin1.csv", n=8, length=40, labels=accents, encoding="latin-1")
+    test = _walks_csv(
+        tmp_path / "latin1_test.csv", n=8, length=40, labels=accents, seed=1, encoding="latin-1"
+    )
+    train = ["train", "-d", data, "--label-column", "label", "--preset", "tiny", "-o", tmp_path / "m"]
+    line = _one_error_line(invoke(*train))
+    assert "latin1.csv: line 2: byte 0xe9 is not valid UTF-8 text" in line and "encoding" in line
+    assert not (tmp_path / "m").exists()
+
+    result = invoke(*train, "--encoding", "latin-1")
+    assert result.exit_code == 0, result.output
+    assert "2 classes [déjà: 4, été: 4]" in result.stderr
+    # plot and evaluate reread the training file with the encoding it was trained with, or with --encoding
+    assert invoke("plot", tmp_path / "m", "-n", 4, "-o", tmp_path / "p1").exit_code == 0
+    given = ["-d", data, "--label-column", "label", "--encoding", "latin-1"]
+    result = invoke("plot", tmp_path / "m", "-n", 4, *given, "-o", tmp_path / "p2")
+    assert result.exit_code == 0 and "note:" not in result.stderr, result.output
+    samples = tmp_path / "s.csv"  # evaluate these rather than sample 1024 series (a minute)
+    result = invoke("sample", tmp_path / "m", "-n", 8, "--proportional", "--steps", 1, "-o", samples)
+    assert result.exit_code == 0, result.output
+    evaluate = ["evaluate", tmp_path / "m", "--samples", samples, "--fcn-epochs", 2]
+    assert invoke(*evaluate, "--test", test, "-o", tmp_path / "e.json").exit_code == 0
+
+
+def _must_not_run(*args, **kwargs):
+    raise AssertionError("started the long work before checking --out")
+
+
+@pytest.mark.parametrize("command", ["train", "sample", "evaluate", "plot"])
+def test_an_unwritable_out_is_refused_before_training_or_sampling(model_dir, tmp_path, monkeypatch, command):
+    from timevqvdm.model import TimeVQVDM
+
+    monkeypatch.setattr(TimeVQVDM, "fit", _must_not_run)
+    monkeypatch.setattr(TimeVQVDM, "sample", _must_not_run)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    args = {
+        "train": ["-d", "GunPoint", "--preset", "tiny", "-o", blocker / "m"],
+        "sample": [model_dir, "-n", 2, "-o", blocker / "s.npz"],
+        "evaluate": [model_dir, "-o", blocker / "m.json"],
+        "plot": [model_dir, "-o", blocker / "plots"],
+    }[command]
+    assert "a-file is a file, not a folder" in _one_error_line(invoke(command, *args))
+
+
 def test_datasets_prints_its_headings_to_stdout():
     result = invoke("datasets")
     assert result.exit_code == 0 and "shipped (" in result.stdout and result.stderr == ""
@@ -301,6 +404,7 @@ def _bad_invocations(model_dir, own, tmp_path):
     )
     elsewhere = _edited_copy(own[0], tmp_path / "o", lambda meta: meta["data"].update(source=str(latin1)))
     short = _walks_csv(tmp_path / "short.csv", n=4, length=40)
+    plot_with = ["plot", model_dir, "--label-column", "label", "-o", tmp_path / "p"]
     out = tmp_path / "out"
     train = ["train", "-d", "GunPoint", "--preset", "tiny"]
     return [
@@ -311,7 +415,7 @@ def _bad_invocations(model_dir, own, tmp_path):
         ([*train, "-o", blocker / "m"], "is a file, not a folder"),
         ([*train, "--stages", "2", "-o", out], "needs the stage-1 model"),
         ([*train, "-o", model_dir], "--resume"),
-        (["train", "-d", latin1, "-o", out], ""),  # the data layer words it; here: one line, no traceback
+        (["train", "-d", latin1, "-o", out], "latin1.csv: line 2: byte 0xe9 is not valid UTF-8 text"),
         (["train", "-d", "GunPoint", "--devices", 0, "-o", out], "--devices"),
         (["sample", tmp_path / "missing", "-o", tmp_path / "s.npz"], "no such model folder"),
         (["sample", model_dir, "-o", blocker / "s.npz"], "is a file, not a folder"),
@@ -336,11 +440,17 @@ def _bad_invocations(model_dir, own, tmp_path):
         (["demo", "--preset", "huge", "-o", out], "unknown preset"),
         (["benchmark", "--runs", 0, "-o", out], "--runs"),
         (["no-such-command"], "no-such-command"),
-        (["plot", model_dir, "-d", short, "--label-column", "label", "-o", tmp_path / "p"], "of length 40"),
+        ([*plot_with, "-d", short], "of length 40"),
+        (
+            ["evaluate", model_dir, "-d", short, "--label-column", "label", "--encoding", "klingon"],
+            "unknown encoding 'klingon'",
+        ),
+        (["benchmark", "--datasets", "GunPoint,NoSuchDataset", "-o", out], "'NoSuchDataset' is neither"),
+        (["benchmark", "--datasets", "GunPoint", "-o", blocker], "is a file, not a folder"),
     ]
 
 
-BAD_CASES = 30
+BAD_CASES = 33
 
 
 @pytest.mark.parametrize("case", range(BAD_CASES))

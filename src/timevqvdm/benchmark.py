@@ -54,7 +54,8 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from timevqvdm.config import get_preset
-from timevqvdm.data import TimeSeriesDataset, load_dataset
+from timevqvdm.data import DataFileNotFoundError, TimeSeriesDataset, load_dataset
+from timevqvdm.data.sources import resolve_source
 from timevqvdm.evaluation import evaluate, plot_validation_curves, published_results
 from timevqvdm.model import MODEL_JSON, TimeVQVDM
 from timevqvdm.training.checkpoint import atomic_write_bytes, load_json, save_json
@@ -109,6 +110,23 @@ def resolve_datasets(spec: str) -> list[str]:
     if not names:
         raise ValueError(f"no datasets in {spec!r}: use dev, all or NAME,NAME")
     return list(dict.fromkeys(names))
+
+
+def check_datasets(names: Iterable[str], ucr_root: str | Path | None = None) -> None:
+    """Raise `DataFileNotFoundError` naming every name that `load_dataset` would not find; loads nothing.
+
+    Names resolve as `load_dataset` resolves them (the UCR root, aeon's shipped and cached data, aeon's
+    downloadable names), so a typo stops a benchmark before any work. A name that resolves but then fails
+    to load (offline, a broken file) is a failure of its own run, recorded like any other.
+    """
+    messages = []
+    for name in names:
+        try:
+            resolve_source(name, ucr_root=ucr_root)
+        except DataFileNotFoundError as err:
+            messages.append(str(err))
+    if messages:  # a missing ucr_root gives every name the same message: say it once
+        raise DataFileNotFoundError(" ".join(dict.fromkeys(messages)))
 
 
 # ============================================================================================ settings
@@ -760,14 +778,15 @@ def run_benchmark(
 ) -> BenchmarkOutput:
     """Run `run_dataset` over ``datasets``, then write the tables and figures.
 
-    Datasets already done are skipped; a failing dataset is logged and recorded as an error and the rest
-    continue. With ``workers > 1`` datasets run in parallel processes: one GPU each when several are
+    Unknown dataset names raise `DataFileNotFoundError` before any work (`check_datasets`). Datasets
+    already done are skipped; a failing dataset is logged and recorded as an error and the rest continue. With ``workers > 1`` datasets run in parallel processes: one GPU each when several are
     visible, and ``cpu_count // workers`` torch threads each. ``on_result(name, record, skipped)`` is
     called as each dataset finishes (for a progress display). Other parameters: see `run_dataset`.
     """
     if runs < 1 or workers < 1:
         raise ValueError(f"runs and workers must be >= 1, got runs={runs}, workers={workers}")
-    get_preset(preset)  # an unknown preset fails here, not once per dataset
+    get_preset(preset)  # an unknown preset or dataset name fails here, not once per dataset
+    check_datasets(datasets, ucr_root)
     settings = Settings(preset, runs, seed, fcn_epochs, n_samples, steps)
     out_dir = Path(out_dir)
     todo = _pending(datasets, settings, out_dir, on_result)

@@ -148,7 +148,7 @@ LabelColumnOpt = Annotated[
     str | None,
     typer.Option(
         help="CSV/TSV/Parquet: the column holding the class labels, by header name or 0-based index "
-        "(an integer is an index)."
+        "(an integer is an index; -1 is the last column)."
     ),
 ]
 EncodingOpt = Annotated[str | None, typer.Option(help="Text encoding of CSV/TSV files (e.g. latin-1).")]
@@ -158,7 +158,9 @@ def _load_options(label_column: str | None, encoding: str | None) -> dict[str, A
     """`load_dataset` keyword arguments for the options given (none for those left out)."""
     options: dict[str, Any] = {}
     if label_column is not None:
-        options["label_column"] = int(label_column) if label_column.isdigit() else label_column
+        # "-1" too is an index (the last column), as load_dataset reads it; str.isdigit() misses the sign.
+        is_index = label_column.lstrip("-").isdigit()
+        options["label_column"] = int(label_column) if is_index else label_column
     if encoding is not None:
         options["encoding"] = encoding
     return options
@@ -656,9 +658,10 @@ def benchmark(
     figures (resumable)."""
     from tqdm.auto import tqdm
 
-    from timevqvdm.benchmark import resolve_datasets, run_benchmark
+    from timevqvdm.benchmark import check_datasets, resolve_datasets, run_benchmark
 
     names = resolve_datasets(datasets)
+    check_datasets(names, ucr_root)  # a typo in --datasets stops here, before the bar and any training
     _check_writable(out, folder=True)
     # tqdm, not rich: the trainer's own tqdm bars nest under this one while a dataset trains.
     bar = tqdm(total=len(names), desc="datasets", unit="dataset", dynamic_ncols=True)
