@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-try:  # typer vendors click from 0.17 on
+try:  # typer vendors click from 0.26 on
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError
