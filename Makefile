@@ -1,11 +1,11 @@
-# Three targets that work on a fresh machine with only Python 3 and make.
+# Targets that work on a fresh machine with only Python 3 and make.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 # The CPU build of torch; GPU users: see README ("Installing on a GPU machine").
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: setup demo test lint
+.PHONY: setup demo test test-lowest lint
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,11 @@ demo: setup
 
 test: setup
 	$(PY) -m pytest -q
+
+# Every dependency at its declared floor in its own venv (.venv-lowest), then lint and a smoke subset of the
+# tests: proves the floors of pyproject.toml. torch stays TORCH_SPEC there; .ci/lowest.sh says why.
+test-lowest:
+	PYTHON=$(PYTHON) TORCH_SPEC="$(TORCH_SPEC)" bash .ci/lowest.sh
 
 lint: setup
 	$(VENV)/bin/ruff check src tests benchmarks

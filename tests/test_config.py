@@ -7,7 +7,8 @@ from dataclasses import asdict
 import pytest
 
 from timevqvdm import TimeVQVDM
-from timevqvdm.config import DEFAULT_PRESET, PRESETS, get_preset
+from timevqvdm.config import DEFAULT_PRESET, PRESETS, TimeVQVDMConfig, get_preset
+from timevqvdm.evaluation import protocol
 
 
 def test_paper_preset_keeps_the_thesis_settings() -> None:
@@ -30,3 +31,25 @@ def test_default_preset_is_best_and_unknown_names_are_refused() -> None:
     assert TimeVQVDM(device="cpu").config == get_preset("best")
     with pytest.raises(ValueError, match="unknown preset"):
         get_preset("fastest")
+
+
+def test_paper_samples_each_mode_as_the_thesis_and_its_benchmark_protocol() -> None:
+    """Thesis 3.6: unconditional 128 steps; class-conditional 32 steps with w = 3; gamma = 0.1 for both."""
+    sampling = get_preset("paper").sampling
+    assert sampling.mode_defaults(conditional=False) == (128, 1.0)
+    assert sampling.mode_defaults(conditional=True) == (32, 3.0)
+    steps, w = sampling.mode_defaults(conditional=True)
+    assert {"steps": sampling.steps, "rescale": sampling.rescale} == protocol.UNCONDITIONAL_SAMPLING
+    assert {"steps": steps, "guidance": w, "rescale": sampling.rescale} == protocol.CONDITIONAL_SAMPLING
+
+
+def test_best_samples_both_modes_alike() -> None:
+    sampling = get_preset("best").sampling
+    assert sampling.mode_defaults(conditional=False) == sampling.mode_defaults(conditional=True) == (16, 1.0)
+
+
+def test_a_config_saved_without_the_conditional_defaults_loads_and_samples_both_modes_alike() -> None:
+    saved = get_preset("paper").to_dict()
+    del saved["sampling"]["conditional_steps"], saved["sampling"]["conditional_guidance"]
+    sampling = TimeVQVDMConfig.from_dict(saved).sampling
+    assert sampling.mode_defaults(conditional=True) == sampling.mode_defaults(conditional=False) == (128, 1.0)

@@ -60,6 +60,39 @@ def test_guidance_changes_the_output(fitted):
     assert not np.allclose(plain, guided)
 
 
+class _Stop(Exception):
+    pass
+
+
+def _sampler_settings(model, monkeypatch, **sample_args):
+    """(steps, guidance) that one `sample` call hands the LF prior; it stops there, before any step."""
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs["steps"], kwargs["guidance"]))
+        raise _Stop
+
+    monkeypatch.setattr(model.prior_lf, "sample", spy)
+    with pytest.raises(_Stop):
+        model.sample(4, seed=0, **sample_args)
+    return seen[0]
+
+
+@pytest.mark.parametrize(
+    ("preset", "unconditional", "conditional"),
+    [("paper", (128, 1.0), (32, 3.0)), ("best", (16, 1.0), (16, 1.0))],
+)
+def test_each_mode_samples_with_its_presets_defaults(fitted, monkeypatch, preset, unconditional, conditional):
+    """`paper` is the thesis (3.6): labels=None 128 steps, labels given 32 steps with w = 3. `best`: 16 steps
+    and w = 1 for both. Arguments given to `sample` win."""
+    monkeypatch.setattr(fitted, "config", fitted.config.replace(sampling=get_preset(preset).sampling))
+    assert _sampler_settings(fitted, monkeypatch, labels=None) == unconditional
+    assert _sampler_settings(fitted, monkeypatch, labels="proportional") == conditional
+    assert _sampler_settings(fitted, monkeypatch, labels=0) == conditional
+    assert _sampler_settings(fitted, monkeypatch, labels=0, steps=5, guidance=2.0) == (5, 2.0)
+    assert _sampler_settings(fitted, monkeypatch, labels=None, steps=5) == (5, unconditional[1])
+
+
 def test_proportional_labels_follow_counts():
     labels = proportional_labels(1024, np.array([100, 300]))
     assert np.bincount(labels).tolist() == [256, 768]  # the thesis's own example (3.6)

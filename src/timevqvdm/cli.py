@@ -28,7 +28,7 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
-try:  # typer vendors click from 0.17 on
+try:  # typer vendors click from 0.26 on
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError
@@ -348,10 +348,17 @@ def sample(
     ] = False,
     steps: Annotated[
         int | None,
-        typer.Option(min=1, help="Denoising steps (default: the model's preset; best 16, paper 128)."),
+        typer.Option(
+            min=1,
+            help="Denoising steps (default: the model's preset; best 16, paper 128 or 32 with a label).",
+        ),
     ] = None,
     guidance: Annotated[
-        float | None, typer.Option(min=0.0, help="Classifier-free guidance weight w.")
+        float | None,
+        typer.Option(
+            min=0.0,
+            help="Classifier-free guidance weight w (default: the model's preset; paper 3 with a label, else 1).",
+        ),
     ] = None,
     rescale: Annotated[
         float | None, typer.Option(min=0.0, max=1.0, help="Rescale factor γ (Eq. 31).")

@@ -109,7 +109,11 @@ class ValidationConfig:
 
 @dataclass
 class SamplingConfig:
-    """Defaults for `TimeVQVDM.sample` (thesis 3.6)."""
+    """Defaults for `TimeVQVDM.sample` (thesis 3.6).
+
+    ``steps`` and ``guidance`` serve both modes, except that ``conditional_steps`` and
+    ``conditional_guidance``, when set, replace them for class-conditional sampling (labels given).
+    """
 
     steps: int = 128
     guidance: float = 1.0
@@ -120,6 +124,16 @@ class SamplingConfig:
     # How labels=None is sampled: "null" (thesis: the null class) or "class_prior" (draw the classes in
     # training proportions and sample each conditionally; labelled models only). See TimeVQVDM.sample.
     unconditional: str = "null"
+    conditional_steps: int | None = None
+    conditional_guidance: float | None = None
+
+    def mode_defaults(self, conditional: bool) -> tuple[int, float]:
+        """``(steps, guidance)`` of class-conditional (labels given) or unconditional sampling."""
+        if not conditional:
+            return self.steps, self.guidance
+        steps = self.steps if self.conditional_steps is None else self.conditional_steps
+        guidance = self.guidance if self.conditional_guidance is None else self.conditional_guidance
+        return steps, guidance
 
 
 @dataclass
@@ -174,8 +188,9 @@ def _from_dict(cls: type, data: dict[str, Any]) -> Any:
 
 
 def _paper() -> TimeVQVDMConfig:
-    """Thesis Appendix D: 2000 stage-1 epochs, 1000 stage-2 epochs, batch 128, AdamW 1e-3, cosine."""
-    return TimeVQVDMConfig()
+    """Thesis Appendix D: 2000 stage-1 epochs, 1000 stage-2 epochs, batch 128, AdamW 1e-3, cosine. Sampling as
+    in thesis 3.6: unconditional 128 steps; class-conditional 32 steps with guidance w = 3; gamma 0.1 for both."""
+    return TimeVQVDMConfig(sampling=SamplingConfig(conditional_steps=32, conditional_guidance=3.0))
 
 
 def _best() -> TimeVQVDMConfig:

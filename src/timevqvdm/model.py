@@ -483,7 +483,9 @@ class TimeVQVDM:
             A class is given by its name, a str (``"1"`` is the class named "1"), or by its index, an int
             (position in ``data_info.classes``: ``1`` is the second class). Never one for the other.
         steps, guidance, rescale, t_max, sampler : default to ``config.sampling`` (128 steps, w = 1,
-            γ = 0.1, t_max = 0.99, "ancestral"). `guidance` is the classifier-free weight w of Eq. (29).
+            γ = 0.1, t_max = 0.99, "ancestral"); with labels given, steps and guidance default to its
+            ``conditional_steps`` / ``conditional_guidance`` where set (`paper`: 32 steps, w = 3, the
+            thesis's class-conditional setting). `guidance` is the classifier-free weight w of Eq. (29).
         seed : fixes the samples on a given device; None draws fresh entropy.
         precision : "32" or "bf16" (autocast of the U-Net forward passes).
         return_bands : also return the LF and HF parts (as attributes ``X_lf`` / ``X_hf``).
@@ -504,7 +506,8 @@ class TimeVQVDM:
         """
         self._require(stage1=True, stage2=True)
         s = self.config.sampling
-        steps, guidance = steps or s.steps, s.guidance if guidance is None else guidance
+        default_steps, default_guidance = s.mode_defaults(conditional=labels is not None)
+        steps, guidance = steps or default_steps, default_guidance if guidance is None else guidance
         rescale, t_max = s.rescale if rescale is None else rescale, s.t_max if t_max is None else t_max
         sampler, batch_size = sampler or s.sampler, batch_size or s.batch_size
         if n < 1:
