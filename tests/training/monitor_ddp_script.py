@@ -11,21 +11,11 @@ import json
 from pathlib import Path
 
 import torch
-from torch import nn
+from toy_models import Regression
 
 from timevqvdm.config import TrainConfig
 from timevqvdm.training import Trainer
 from timevqvdm.training.monitor import ValidationMonitor
-
-
-class Regression(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lin = nn.Linear(3, 1)
-
-    def training_loss(self, batch, generator):
-        loss = ((self.lin(batch["x"]).squeeze(-1) - batch["y"]) ** 2).mean()
-        return loss, {"mse": loss.item()}
 
 
 def main() -> None:

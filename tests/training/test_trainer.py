@@ -10,23 +10,13 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import nn
+from toy_models import Regression
 
 from timevqvdm.config import TrainConfig
 from timevqvdm.training import CheckpointError, Trainer, cosine_schedule
 from timevqvdm.training.checkpoint import load_tensors, read_metadata, save_json, save_tensors
 
 SCRIPT = Path(__file__).with_name("toy_train_script.py")
-
-
-class Regression(nn.Module):
-    def __init__(self) -> None:
-        super().__init__()
-        self.lin = nn.Linear(3, 1)
-
-    def training_loss(self, batch, generator):
-        loss = ((self.lin(batch["x"]).squeeze(-1) - batch["y"]) ** 2).mean()
-        return loss, {"mse": loss.item()}
 
 
 class NoisyRegression(Regression):
