@@ -15,6 +15,7 @@ from timevqvdm.data.split import split_validation, validation_indices
 from timevqvdm.diffusion import denoising_error, diffusion_loss, quasi_uniform_times
 from timevqvdm.diffusion.noise import gaussian
 from timevqvdm.tokenizer import build_tokenizer
+from timevqvdm.validation import copy_limit
 
 
 @pytest.mark.parametrize(
@@ -108,8 +109,11 @@ def test_fit_holds_out_the_validation_part_and_records_every_check(tmp_path):
     assert stage1["stop"]["reason"] in ("plateau", "budget")
     for name in ("stage2_lf", "stage2_hf"):
         record = model.history[name]["validation"][0]
-        assert {"val_loss", "copy_share", "median_ratio", "val_fid", "train_fid"} <= set(record)
+        assert {"val_loss", "copy_share", "median_ratio", "val_fid", "train_fid", "copy_limit"} <= set(record)
         assert 0.0 <= record["copy_share"] <= 1.0
+        # 10 held-out series: an honest generator scores above 0.05 against them, and the limit with it.
+        assert record["copy_limit"] == pytest.approx(copy_limit(1.0, 10))
+        assert record["copy_limit"] > 1.0
     saved = TimeVQVDM.load(model.save(tmp_path / "model"))
     assert saved.history["stage2_hf"]["stop"] == model.history["stage2_hf"]["stop"]
 
@@ -122,6 +126,13 @@ def test_a_copy_threshold_of_zero_stops_each_prior_at_its_first_copy(tmp_path):
     for name in ("stage2_lf", "stage2_hf"):
         stop = model.history[name]["stop"]
         assert stop["reason"] == "halt" and stop["step"] == 4 and "novelty" in stop["detail"]
+
+
+def test_the_copy_limit_keeps_twice_the_honest_level_of_a_small_held_out_part():
+    # 5 held-out series (ECGFiveDays): an honest generator scores about 0.2 against them, so a fixed 0.1
+    # would halt every honest prior; the limit is twice that honest level, and 0.1 for a large part.
+    assert copy_limit(0.1, 5) == pytest.approx(0.4)
+    assert copy_limit(0.1, 100_001) == pytest.approx(0.1, abs=1e-3)
 
 
 def test_paper_trains_its_fixed_budget_and_best_validates():

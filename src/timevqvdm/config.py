@@ -84,10 +84,12 @@ class ValidationConfig:
     * each prior is scored every ``stage2_every`` steps by its denoising loss on the held-out latents at
       ``denoising_draws`` fixed (t, noise) draws per series, and by a novelty check: ``novelty_samples``
       series drawn with ``novelty_steps`` ancestral steps, whose copy share (`evaluation.memorisation`,
-      with the held-out part as the real unseen reference) must stay at or below ``copy_threshold``. It
+      with the held-out part as the real unseen reference) must stay at or below ``copy_threshold``, scaled
+      to the held-out part's size (`timevqvdm.validation.copy_limit`: a few reference series raise the
+      copy share an honest generator scores, and the limit keeps the same ratio to that level). It
       stops after ``stage2_patience`` evaluations without a better eligible denoising loss, or at the first
-      evaluation whose copy share exceeds the threshold. The kept weights are those of the evaluation with
-      the lowest denoising loss among those whose copy share was within the threshold.
+      evaluation whose copy share exceeds the limit. The kept weights are those of the evaluation with
+      the lowest denoising loss among those whose copy share was within the limit.
 
     With ``refit``, every network is then trained again on all training series (the held-out part too) for
     the step count whose weights were kept, under the same learning-rate schedule.

@@ -24,7 +24,7 @@ from timevqvdm.data.split import proportional_labels
 from timevqvdm.diffusion import denoising_error, quasi_uniform_times
 from timevqvdm.diffusion.noise import gaussian
 from timevqvdm.evaluation.fcn import fcn_outputs
-from timevqvdm.evaluation.memorisation import memorisation
+from timevqvdm.evaluation.memorisation import COPY_QUANTILE, honest_copy_share, memorisation
 from timevqvdm.evaluation.metrics import fid
 from timevqvdm.evaluation.protocol import random_feature_fcn
 from timevqvdm.prior import LatentPrior
@@ -81,22 +81,33 @@ def prior_monitor(
     """
     denoise = _denoising_score(prior, held_out, cfg.denoising_draws, seed)
     novelty = _novelty_score(held_out, draw_series, cfg.novelty_samples, seed)
+    limit = copy_limit(cfg.copy_threshold, len(held_out.x_val))
 
     def evaluate(step: int) -> dict[str, float]:
-        return {"val_loss": denoise(), **novelty(step)}
+        return {"val_loss": denoise(), **novelty(step), "copy_limit": limit}
 
     def too_many_copies(record: dict[str, float]) -> str | None:
-        if record["copy_share"] > cfg.copy_threshold:
-            return f"{STOP_NOVELTY}: copy share {record['copy_share']:.3f} > {cfg.copy_threshold}"
+        if record["copy_share"] > limit:
+            return f"{STOP_NOVELTY}: copy share {record['copy_share']:.3f} > {limit:.3f}"
         return None
 
     return ValidationMonitor(
         evaluate,
         every=cfg.stage2_every,
         patience=cfg.stage2_patience,
-        eligible=lambda record: record["copy_share"] <= cfg.copy_threshold,
+        eligible=lambda record: record["copy_share"] <= limit,
         halt=too_many_copies,
     )
+
+
+def copy_limit(copy_threshold: float, n_val: int) -> float:
+    """The novelty check's copy-share limit for a held-out part of ``n_val`` series.
+
+    ``copy_threshold`` is stated for a large reference, where an honest generator scores `COPY_QUANTILE`;
+    against a few held-out series an honest generator scores more (`honest_copy_share`), so the limit keeps
+    the same ratio to the honest level: ``copy_threshold * honest_copy_share(n_val) / COPY_QUANTILE``.
+    """
+    return copy_threshold * honest_copy_share(n_val, COPY_QUANTILE) / COPY_QUANTILE
 
 
 def _denoising_score(prior: LatentPrior, held_out: HeldOut, draws: int, seed: int) -> Callable[[], float]:

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from timevqvdm.data import load_dataset
-from timevqvdm.evaluation import memorisation, nearest_distances
+from timevqvdm.evaluation import honest_copy_share, memorisation, nearest_distances
 
 
 @pytest.fixture(scope="module")
@@ -40,3 +40,31 @@ def test_memorisation_does_not_flag_held_out_real_series(gunpoint):
     assert report["copy_share"] < 0.15
     assert report["real_test_copy_share"] == pytest.approx(0.05, abs=0.02)
     assert report["median_ratio"] > 0.5
+
+
+@pytest.mark.parametrize("n_reference", [3, 5, 14, 100])
+def test_honest_copy_share_is_what_honest_series_score_against_a_small_reference(n_reference):
+    # Honest samples and the reference draw their nearest-train distances from one distribution; the
+    # share of samples below the reference's 5th percentile, averaged over many references, is the
+    # expected copy share. Uniform distances make the order-statistic formula exact.
+    rng = np.random.default_rng(0)
+    trials, n_samples = 20000, 200
+    reference = rng.uniform(size=(trials, n_reference))
+    thresholds = np.quantile(reference, 0.05, axis=1)
+    samples = rng.uniform(size=(trials, n_samples))
+    simulated = float(np.mean(samples < thresholds[:, None]))
+    assert honest_copy_share(n_reference) == pytest.approx(simulated, abs=0.005)
+    assert honest_copy_share(n_reference) >= 0.05
+
+
+def test_honest_copy_share_tends_to_the_quantile_and_rejects_an_empty_reference():
+    assert honest_copy_share(100_001) == pytest.approx(0.05, abs=1e-4)
+    assert honest_copy_share(3) > honest_copy_share(14) > honest_copy_share(861)
+    with pytest.raises(ValueError, match="at least 1"):
+        honest_copy_share(0)
+
+
+def test_memorisation_reports_the_honest_level_of_its_reference(gunpoint):
+    train, test = gunpoint
+    report = memorisation(test[75:], train, test[:5])
+    assert report["honest_copy_share"] == pytest.approx(honest_copy_share(5))

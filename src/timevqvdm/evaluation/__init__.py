@@ -17,7 +17,7 @@ from timevqvdm.evaluation.field import (
     minmax_scale,
 )
 from timevqvdm.evaluation.gru_scores import gru_discriminative_score, predictive_score
-from timevqvdm.evaluation.memorisation import memorisation, nearest_distances
+from timevqvdm.evaluation.memorisation import honest_copy_share, memorisation, nearest_distances
 from timevqvdm.evaluation.metrics import classification_accuracy, fid, inception_score
 from timevqvdm.evaluation.plots import (
     plot_decomposition,
@@ -48,6 +48,7 @@ __all__ = [
     "field_metrics",
     "get_fcn",
     "gru_discriminative_score",
+    "honest_copy_share",
     "inception_score",
     "memorisation",
     "minmax_scale",

@@ -44,6 +44,36 @@ def nearest_distances(
     return torch.cat(out).numpy()
 
 
+def honest_copy_share(n_reference: int, quantile: float = COPY_QUANTILE) -> float:
+    """The copy share an honest generator is expected to score against ``n_reference`` real unseen series.
+
+    The copy threshold is ``np.quantile`` of the reference's nearest-train distances: with few reference
+    series it lands on the smallest ones, which sit higher in the distance distribution than ``quantile``
+    does, so an honest generator's expected copy share is larger than ``quantile``. The threshold
+    interpolates the order statistics ``k`` and ``k + 1`` (1-based) at weight ``frac``, where
+    ``(n - 1) * quantile = k - 1 + frac``; order statistic ``j`` of ``n`` sits on average at the
+    ``j / (n + 1)`` quantile of the distribution, so the expectation is the same interpolation of those
+    levels (exact for uniform distances, a close approximation for smooth ones). It tends to ``quantile``
+    as ``n`` grows.
+
+    Parameters
+    ----------
+    n_reference : int
+        Number of real unseen series the threshold is taken from (at least 1).
+    quantile : float
+
+    Returns
+    -------
+    float
+    """
+    if n_reference < 1:
+        raise ValueError(f"n_reference must be at least 1, got {n_reference}")
+    position = (n_reference - 1) * quantile
+    below = int(np.floor(position))
+    frac = position - below
+    return ((1.0 - frac) * (below + 1) + frac * (below + 2)) / (n_reference + 1)
+
+
 def _flat(x: np.ndarray) -> np.ndarray:
     a = np.asarray(x, dtype=np.float64)
     return a.reshape(len(a), -1)
@@ -74,7 +104,8 @@ def memorisation(
         threshold), ``suspected_copying`` (copy share above ``quantile`` by more than three binomial
         standard errors), ``median_d_train``, ``median_d_test``, ``threshold``, and ``real_test_median_ratio``
         / ``real_test_copy_share`` for the real test split (its d_test is leave-one-out; its copy share is
-        ``quantile`` by construction).
+        ``quantile`` by construction), and ``honest_copy_share``: what an honest generator is expected to
+        score against this many test series (`honest_copy_share`).
     """
     test_d_train = nearest_distances(test, train)
     test_d_test = nearest_distances(test, test, exclude_self=True)
@@ -96,6 +127,7 @@ def memorisation(
         "n_synthetic": n,
         "real_test_median_ratio": _median_ratio(test_d_train, test_d_test),
         "real_test_copy_share": float(np.mean(test_d_train < threshold)),
+        "honest_copy_share": honest_copy_share(len(test_d_train), quantile),
     }
 
 

@@ -147,7 +147,8 @@ def plot_validation_curves(
     path : str or Path
         Output PNG.
     copy_threshold : float, optional
-        Drawn as a horizontal line on the copy-share row.
+        Drawn as a horizontal line on the copy-share row when the records do not carry the limit the
+        novelty check applied (``copy_limit``).
     """
     names = [name for name, entry in history.items() if isinstance(entry, dict) and entry.get("validation")]
     if not names:
@@ -164,8 +165,9 @@ def plot_validation_curves(
                 ax.set_visible(False)
                 continue
             ax.plot(steps, values, marker="o", markersize=3)
-            if key == "copy_share" and copy_threshold is not None:
-                ax.axhline(copy_threshold, color="grey", linewidth=0.8, linestyle=":")
+            limit = records[-1].get("copy_limit", copy_threshold)
+            if key == "copy_share" and limit is not None:
+                ax.axhline(limit, color="grey", linewidth=0.8, linestyle=":")
             _mark_stop(ax, stop)
             ax.set_ylabel(label)
             if row == 0:
