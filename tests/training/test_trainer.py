@@ -178,9 +178,7 @@ def test_a_background_run_ignores_sigint_and_finishes(tmp_path):
         [str(run), "--steps", "40", "--sleep", "0.02", "--result", str(result_file)],
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
     )
-    deadline = time.time() + 60
-    while time.time() < deadline and not (run / "metrics.jsonl").exists():
-        time.sleep(0.05)
+    _wait_for_metrics(proc, run / "metrics.jsonl", 1)
     os.kill(proc.pid, signal.SIGINT)
     assert proc.wait(timeout=120) == 0
     assert json.loads(result_file.read_text())["steps"] == 40
@@ -247,16 +245,34 @@ def _run(args, **kw):
     return subprocess.Popen([sys.executable, str(SCRIPT), *args], env=env, **kw)
 
 
+def _metrics_lines(metrics: Path) -> int:
+    return len(metrics.read_text().splitlines()) if metrics.exists() else 0
+
+
+def _wait_for_metrics(proc: subprocess.Popen, metrics: Path, lines: int, timeout: float = 600.0) -> None:
+    """Block until the run has logged ``lines`` metrics lines; fail if it exits or ``timeout`` passes first.
+
+    The deadline is generous because a loaded machine (a CI runner, a benchmark on the same cores) can take
+    minutes to start Python and import torch; a signal sent before the run got going would test nothing.
+    """
+    deadline = time.time() + timeout
+    while _metrics_lines(metrics) < lines:
+        if proc.poll() is not None:
+            pytest.fail(f"the run exited ({proc.returncode}) before logging {lines} metrics lines")
+        if time.time() > deadline:
+            proc.kill()
+            pytest.fail(
+                f"the run logged {_metrics_lines(metrics)} of {lines} metrics lines in {timeout:.0f} s"
+            )
+        time.sleep(0.05)
+
+
 def test_kill_9_mid_run_then_resume_finishes(tmp_path):
     run = tmp_path / "run"
     proc = _run([str(run), "--steps", "40", "--sleep", "0.05"])
     ckpt = run / "checkpoint.safetensors"
-    deadline = time.time() + 60
     # Wait for the second checkpoint (step 10) so the kill lands after real progress.
-    while time.time() < deadline:
-        if (run / "metrics.jsonl").exists() and len((run / "metrics.jsonl").read_text().splitlines()) >= 12:
-            break
-        time.sleep(0.05)
+    _wait_for_metrics(proc, run / "metrics.jsonl", 12)
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     assert proc.returncode == -signal.SIGKILL
@@ -310,11 +326,7 @@ def test_sigterm_mid_run_saves_a_checkpoint_then_terminates(tmp_path):
     run = tmp_path / "run"
     proc = _run([str(run), "--steps", "60", "--sleep", "0.05", "--checkpoint-every", "1000"])
     metrics = run / "metrics.jsonl"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if metrics.exists() and len(metrics.read_text().splitlines()) >= 8:
-            break
-        time.sleep(0.05)
+    _wait_for_metrics(proc, metrics, 8)
     os.kill(proc.pid, signal.SIGTERM)
     assert proc.wait(timeout=60) == -signal.SIGTERM
     saved = int(read_metadata(run / "checkpoint.safetensors")["step"])
