@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 import pytest
 
-from timevqvdm import TimeVQVDM
+from timevqvdm import TimeVQVDM, config, frequency, prior, tokenizer, training
 from timevqvdm.config import DEFAULT_PRESET, PRESETS, TimeVQVDMConfig, get_preset
 from timevqvdm.evaluation import protocol
 
@@ -53,3 +53,17 @@ def test_a_config_saved_without_the_conditional_defaults_loads_and_samples_both_
     del saved["sampling"]["conditional_steps"], saved["sampling"]["conditional_guidance"]
     sampling = TimeVQVDMConfig.from_dict(saved).sampling
     assert sampling.mode_defaults(conditional=True) == sampling.mode_defaults(conditional=False) == (128, 1.0)
+
+
+@pytest.mark.parametrize(
+    ("name", "stage"),
+    [
+        ("FrequencyConfig", frequency),
+        ("TokenizerConfig", tokenizer),
+        ("PriorConfig", prior),
+        ("TrainConfig", training),
+    ],
+)
+def test_each_stage_config_is_defined_beside_its_stage_and_reexported_here(name: str, stage) -> None:
+    assert getattr(config, name) is getattr(stage, name)
+    assert getattr(stage, name).__module__ == f"{stage.__name__}.config"

@@ -1,7 +1,11 @@
-"""Configuration dataclasses, one per stage, and the named presets.
+"""The model's configuration, composed of each stage's dataclass, and the named presets.
 
-Config dicts stop at the factories (`TimeVQVDM`, `build_tokenizer`, `build_prior`): everything below them takes
-explicit keyword arguments. A config is stored in every checkpoint as JSON, so loading needs no flags.
+Each stage's dataclass lives beside the code it configures (`FrequencyConfig` in `frequency`,
+`TokenizerConfig` in `tokenizer`, `PriorConfig` in `prior`, `TrainConfig` in `training`) so that no stage
+imports this module; they are re-exported here. What only the modules that wire both stages read
+(`SamplingConfig`, `ValidationConfig`) is defined here. Config dicts stop at the factories (`TimeVQVDM`, `build_tokenizer`,
+`build_prior`): everything below them takes explicit keyword arguments. A config is stored in every checkpoint
+as JSON, so loading needs no flags.
 """
 
 from __future__ import annotations
@@ -10,65 +14,23 @@ import dataclasses
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from timevqvdm.frequency import FrequencyConfig
+from timevqvdm.prior import PriorConfig
+from timevqvdm.tokenizer import TokenizerConfig
+from timevqvdm.training import TrainConfig
 
-@dataclass
-class FrequencyConfig:
-    """STFT low/high split (thesis 2.4, 3.3)."""
-
-    n_fft: int = 8
-    hop_length: int = 1
-    cutoff: int = 1  # number of lowest frequency rows that form the LF band
-
-
-@dataclass
-class TokenizerConfig:
-    """Stage 1: the LF/HF VQ-VAE pair (thesis 2.5.1, 3.3, Appendix D)."""
-
-    hidden_channels: int = 64
-    n_res_blocks: int = 4
-    codebook_size: int = 512
-    codebook_dim: int = 4
-    ema_decay: float = 0.8
-    commitment_weight: float = 1.0
-    lf_width_range: tuple[int, int] = (16, 31)  # target LF latent width after down-sampling
-    hf_width_range: tuple[int, int] = (64, 127)
-
-
-@dataclass
-class PriorConfig:
-    """Stage 2: the two diffusion priors (thesis 2.3, 2.5.2, 3.3, Appendix D)."""
-
-    lf_channels: tuple[int, ...] = (64, 128, 256)
-    hf_channels: tuple[int, ...] = (32, 64, 128, 256)
-    emb_dim: int = 256
-    groups: int = 4
-    attn_heads: int = 4
-    attn_head_dim: int = 32
-    prediction: str = "eps"  # "eps" (thesis) or "v"
-    class_dropout: float = 0.1
-
-
-@dataclass
-class TrainConfig:
-    """One training run of the shared loop (used by both stages and by the FCN)."""
-
-    epochs: int = 100
-    max_steps: int | None = None  # overrides epochs when set
-    batch_size: int = 128
-    lr: float = 1e-3
-    weight_decay: float = 1e-6
-    warmup_steps: int = 0
-    ema_decay: float | None = None  # EMA of weights (stage 2 lever); None = off
-    checkpoint_every: int = 500
-    # Also save when this many minutes passed since the last save (None: steps only), so a hard kill of a
-    # slow run loses at most a few minutes.
-    checkpoint_minutes: float | None = 2.0
-    log_every: int = 10
-    precision: str = "32-true"
-    accelerator: str = "auto"
-    devices: int | str = 1
-    strategy: str = "auto"
-    num_threads: int | None = None
+__all__ = [
+    "DEFAULT_PRESET",
+    "PRESETS",
+    "FrequencyConfig",
+    "PriorConfig",
+    "SamplingConfig",
+    "TimeVQVDMConfig",
+    "TokenizerConfig",
+    "TrainConfig",
+    "ValidationConfig",
+    "get_preset",
+]
 
 
 @dataclass

@@ -7,8 +7,8 @@ import dataclasses
 import pytest
 import torch
 
-from timevqvdm.config import PriorConfig, get_preset
-from timevqvdm.prior import LatentPrior, build_prior
+from timevqvdm.config import get_preset
+from timevqvdm.prior import LatentPrior, PriorConfig, build_prior
 
 TINY = get_preset("tiny").prior
 

@@ -6,8 +6,7 @@ import pytest
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from timevqvdm.config import PriorConfig
-from timevqvdm.prior import UNet1D
+from timevqvdm.prior import PriorConfig, UNet1D
 
 
 def tiny_unet(**overrides) -> UNet1D:

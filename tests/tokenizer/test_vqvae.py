@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from timevqvdm.config import FrequencyConfig, TokenizerConfig
-from timevqvdm.frequency import istft, stft, zero_pad_lf
-from timevqvdm.tokenizer import BANDS, build_tokenizer, downsampled_widths, n_downsample
+from timevqvdm.frequency import FrequencyConfig, istft, stft, zero_pad_lf
+from timevqvdm.tokenizer import BANDS, TokenizerConfig, build_tokenizer, downsampled_widths, n_downsample
 from timevqvdm.tokenizer.latent import grid_to_prior, prior_to_grid, prior_to_tokens, tokens_to_prior
 
 LENGTHS = [8, 15, 24, 150, 151, 2844]

@@ -13,8 +13,7 @@ from pathlib import Path
 import torch
 from toy_models import Regression
 
-from timevqvdm.config import TrainConfig
-from timevqvdm.training import Trainer
+from timevqvdm.training import TrainConfig, Trainer
 from timevqvdm.training.monitor import ValidationMonitor
 
 

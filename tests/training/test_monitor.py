@@ -12,8 +12,7 @@ import pytest
 import torch
 from toy_models import Regression
 
-from timevqvdm.config import TrainConfig
-from timevqvdm.training import Trainer
+from timevqvdm.training import TrainConfig, Trainer
 from timevqvdm.training.checkpoint import read_metadata
 from timevqvdm.training.monitor import STOP_BUDGET, STOP_HALT, STOP_PLATEAU, ValidationMonitor
 

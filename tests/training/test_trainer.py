@@ -12,8 +12,7 @@ import pytest
 import torch
 from toy_models import Regression
 
-from timevqvdm.config import TrainConfig
-from timevqvdm.training import CheckpointError, Trainer, cosine_schedule
+from timevqvdm.training import CheckpointError, TrainConfig, Trainer, cosine_schedule
 from timevqvdm.training.checkpoint import load_tensors, read_metadata, save_json, save_tensors
 
 SCRIPT = Path(__file__).with_name("toy_train_script.py")

@@ -9,8 +9,7 @@ import time
 import torch
 from torch import nn
 
-from timevqvdm.config import TrainConfig
-from timevqvdm.training import Trainer
+from timevqvdm.training import TrainConfig, Trainer
 
 
 class SlowToy(nn.Module):

@@ -25,8 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from timevqvdm.config import TrainConfig
-from timevqvdm.training import Trainer, load_tensors, save_json, save_tensors
+from timevqvdm.training import TrainConfig, Trainer, load_tensors, save_json, save_tensors
 from timevqvdm.training.checkpoint import load_json, load_module_state
 
 log = logging.getLogger(__name__)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from timevqvdm.frequency.config import FrequencyConfig
 from timevqvdm.frequency.stft import istft, split_frequencies, stft, zero_pad_hf, zero_pad_lf
 
-__all__ = ["istft", "split_frequencies", "stft", "zero_pad_hf", "zero_pad_lf"]
+__all__ = ["FrequencyConfig", "istft", "split_frequencies", "stft", "zero_pad_hf", "zero_pad_lf"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from timevqvdm.prior.config import PriorConfig
 from timevqvdm.prior.latent_prior import LatentPrior, build_prior
 from timevqvdm.prior.scaler import LatentScaler
 from timevqvdm.prior.unet import UNet1D
 
-__all__ = ["LatentPrior", "LatentScaler", "UNet1D", "build_prior"]
+__all__ = ["LatentPrior", "LatentScaler", "PriorConfig", "UNet1D", "build_prior"]

@@ -9,7 +9,6 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
-from timevqvdm.config import PriorConfig
 from timevqvdm.diffusion import (
     PREDICTIONS,
     check_start_time,
@@ -20,6 +19,7 @@ from timevqvdm.diffusion import (
     sampling_times,
 )
 from timevqvdm.diffusion.noise import gaussian
+from timevqvdm.prior.config import PriorConfig
 from timevqvdm.prior.scaler import LatentScaler
 from timevqvdm.prior.unet import UNet1D
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from timevqvdm.tokenizer.config import TokenizerConfig
 from timevqvdm.tokenizer.networks import Decoder, Encoder, downsampled_widths, n_downsample
 from timevqvdm.tokenizer.quantizer import Quantizer
 from timevqvdm.tokenizer.vqvae import BANDS, BandVQVAE, FrequencyTokenizer, build_tokenizer
@@ -13,6 +14,7 @@ __all__ = [
     "Encoder",
     "FrequencyTokenizer",
     "Quantizer",
+    "TokenizerConfig",
     "build_tokenizer",
     "downsampled_widths",
     "n_downsample",

@@ -23,8 +23,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from timevqvdm.config import FrequencyConfig, TokenizerConfig
-from timevqvdm.frequency import istft, stft, zero_pad_hf, zero_pad_lf
+from timevqvdm.frequency import FrequencyConfig, istft, stft, zero_pad_hf, zero_pad_lf
+from timevqvdm.tokenizer.config import TokenizerConfig
 from timevqvdm.tokenizer.losses import reconstruction_loss
 from timevqvdm.tokenizer.networks import Decoder, Encoder, downsampled_widths, n_downsample
 from timevqvdm.tokenizer.quantizer import Quantizer, code_counts, perplexity

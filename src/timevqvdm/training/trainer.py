@@ -29,7 +29,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from timevqvdm.config import TrainConfig
 from timevqvdm.training.checkpoint import (
     CheckpointError,
     atomic_write_bytes,
@@ -41,6 +40,7 @@ from timevqvdm.training.checkpoint import (
     save_tensors,
     unflatten_optimizer_state,
 )
+from timevqvdm.training.config import TrainConfig
 from timevqvdm.training.monitor import ValidationMonitor, restore_best
 
 log = logging.getLogger(__name__)
