@@ -2,14 +2,19 @@
 
 One module-scoped run covers GunPoint (published figures), TinyItaly (a small UCR folder made from
 ItalyPowerDemand, no published row, interrupted after stage 1) and BrokenItaly (a UCR folder without its
-test split, which fails once its run loads it).
+test split, which fails once its run loads it). The Ray executor runs two tiny datasets on a local Ray
+instance; the tables are checked against the committed development benchmarks.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import json
 import os
+import shutil
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -26,6 +31,11 @@ from timevqvdm.evaluation import protocol
 SMOKE = {"preset": "tiny", "runs": 2, "seed": 0, "fcn_epochs": 2, "n_samples": 32, "steps": 2}
 DATASETS = ["GunPoint", "TinyItaly", "BrokenItaly"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+COMMITTED = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
+
+
+def _spec(datasets, **changes):
+    return benchmark.BenchmarkSpec(datasets, **{**SMOKE, **changes})
 
 
 def _write_tiny_italy(root, name="TinyItaly", splits=("train", "test")):
@@ -65,7 +75,7 @@ def bench(tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(protocol, "MIN_TSTR_SAMPLES", 64)  # TSTR on 64 series instead of 1000
         result = benchmark.run_benchmark(
-            DATASETS, **SMOKE, out_dir=out, ucr_root=ucr_root, cache_dir=base / "fcn",
+            _spec(DATASETS, ucr_root=ucr_root, cache_dir=base / "fcn"), out,
             on_result=lambda name, record, skipped: seen.append((name, skipped)),
         )  # fmt: skip
     return {
@@ -95,13 +105,40 @@ def test_resolve_datasets():
             benchmark.resolve_datasets(bad)
 
 
-def test_unknown_names_are_refused_before_any_work(tmp_path, monkeypatch):
-    monkeypatch.setattr(benchmark, "_run_safely", lambda *args: pytest.fail("ran before checking the names"))
+def test_unknown_names_are_refused_when_the_spec_is_made():
     with pytest.raises(FileNotFoundError, match=r"'GunPont' is neither .* Did you mean: GunPoint") as info:
-        benchmark.run_benchmark(["GunPoint", "GunPont", "NoSuchDataset"], **SMOKE, out_dir=tmp_path / "b")
+        _spec(["GunPoint", "GunPont", "NoSuchDataset"])
     assert "'NoSuchDataset' is neither" in str(info.value)
-    assert not (tmp_path / "b").exists()
     benchmark.check_datasets(benchmark.resolve_datasets("all"))  # every published name resolves
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"datasets": []}, "at least one dataset"),
+        ({"datasets": ["GunPoint", "ArrowHead", "GunPoint"]}, "more than once: GunPoint"),
+        ({"datasets": ["../GunPoint"]}, "not paths"),
+        ({"runs": 0}, "runs must be an integer >= 1"),
+        ({"seed": -1}, "seed must be"),
+        ({"fcn_epochs": 0}, "fcn_epochs must be"),
+        ({"n_samples": 1}, "n_samples must be an integer >= 2"),
+        ({"steps": 0}, "steps must be"),
+        ({"runs": 2.5}, "runs must be an integer"),
+        ({"preset": "huge"}, "unknown preset 'huge'"),
+    ],
+)
+def test_spec_refuses_what_would_fail_later(changes, message):
+    datasets = changes.pop("datasets", ["GunPoint"])
+    with pytest.raises(ValueError, match=message):
+        _spec(datasets, **changes)
+
+
+def test_spec_is_frozen_and_records_its_comparable_settings(tmp_path):
+    spec = _spec(["GunPoint", "ArrowHead"], ucr_root=str(tmp_path))
+    assert spec.datasets == ("GunPoint", "ArrowHead") and spec.ucr_root == tmp_path
+    assert spec.settings() == SMOKE and tuple(spec.settings()) == benchmark.RECORDED
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.runs = 5
 
 
 def test_cli_refuses_an_unknown_dataset_in_one_line_before_any_work(tmp_path, monkeypatch):
@@ -132,15 +169,15 @@ def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
     monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (_UNTRAINED, {}))
     monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
     with pytest.raises(KeyboardInterrupt):
-        benchmark.run_dataset("GunPoint", preset="paper", runs=3, out_dir=tmp_path)
+        benchmark.run_dataset("GunPoint", benchmark.BenchmarkSpec(["GunPoint"], preset="paper"), tmp_path)
     (kwargs,) = calls
     assert kwargs["n_samples"] == 1024 and kwargs["runs"] == 3 and kwargs["fcn_epochs"] == 1000
-    assert kwargs["steps"] is None and "guidance" not in kwargs and "rescale" not in kwargs
+    assert not {"steps", "guidance", "rescale"} & kwargs.keys()
 
 
 def test_other_presets_sample_both_modes_with_their_own_defaults(monkeypatch, tmp_path):
     """`best` measures what a user gets: its steps, w and gamma, in both modes; `paper` keeps the thesis's."""
-    assert benchmark.sampler_settings("paper") == {"steps": None}
+    assert benchmark.evaluation_sampling(config.get_preset("paper").sampling) == {}
     calls = []
 
     def fake_evaluate(model, train, **kwargs):
@@ -150,11 +187,50 @@ def test_other_presets_sample_both_modes_with_their_own_defaults(monkeypatch, tm
     monkeypatch.setattr(benchmark, "_train_or_load", lambda *args: (_UNTRAINED, {}))
     monkeypatch.setattr(benchmark, "evaluate", fake_evaluate)
     with pytest.raises(KeyboardInterrupt):
-        benchmark.run_dataset("GunPoint", preset="best", out_dir=tmp_path)
+        benchmark.run_dataset("GunPoint", benchmark.BenchmarkSpec(["GunPoint"], preset="best"), tmp_path)
     best = config.get_preset("best").sampling
-    assert {k: calls[0][k] for k in ("steps", "guidance", "rescale")} == {
-        "steps": best.steps, "guidance": best.guidance, "rescale": best.rescale,
-    }  # fmt: skip
+    # γ is the protocol's already; steps and w are best's
+    assert best.rescale == protocol.CONDITIONAL_SAMPLING["rescale"] and "rescale" not in calls[0]
+    assert {k: calls[0][k] for k in ("steps", "guidance")} == {"steps": best.steps, "guidance": best.guidance}
+
+
+@pytest.mark.parametrize("name", sorted(config.PRESETS))
+def test_every_preset_is_evaluated_with_its_own_sampling_defaults(name):
+    """What `evaluate` makes of the arguments (the protocol's settings, overridden) is the preset's own
+    per-mode defaults: no preset needs a branch of its own."""
+    sampling = config.get_preset(name).sampling
+    args = benchmark.evaluation_sampling(sampling)
+    uncond = {**protocol.UNCONDITIONAL_SAMPLING, **args}
+    cond = {**protocol.CONDITIONAL_SAMPLING, **args}
+    assert (uncond["steps"], uncond["rescale"]) == (sampling.steps, sampling.rescale)
+    assert (cond["steps"], cond["guidance"]) == sampling.mode_defaults(conditional=True)
+    assert cond["rescale"] == sampling.rescale
+    assert benchmark.evaluation_sampling(sampling, steps=2)["steps"] == 2
+
+
+def test_a_preset_whose_modes_differ_from_the_thesis_and_each_other_is_refused():
+    odd = config.SamplingConfig(steps=64, conditional_steps=16)
+    with pytest.raises(ValueError, match="one steps unless they are the thesis's"):
+        benchmark.evaluation_sampling(odd)
+
+
+def _imports_the_harness(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import) and any(a.name == "timevqvdm.benchmark" for a in node.names):
+            return True
+        if isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if module in ("timevqvdm.benchmark", "benchmark"):
+                return True
+            if module in ("timevqvdm", "") and any(a.name == "benchmark" for a in node.names):
+                return True
+    return False
+
+
+def test_the_core_does_not_import_the_harness():
+    package = Path(benchmark.__file__).parent
+    importers = [p.relative_to(package).as_posix() for p in package.rglob("*.py") if _imports_the_harness(p)]
+    assert importers == ["cli.py"]
 
 
 # ------------------------------------------------------------------------------------------- records
@@ -219,16 +295,16 @@ def test_an_interrupted_evaluation_resumes_from_its_stored_samples(bench, monkey
 
     monkeypatch.setattr(protocol, "MIN_TSTR_SAMPLES", 64)
     monkeypatch.setattr(benchmark, "evaluate", evaluate_then_die)
-    kwargs = {**SMOKE, "out_dir": tmp_path, "models_from": bench["out"], "cache_dir": tmp_path / "fcn"}
+    spec = _spec(["GunPoint"], models_from=bench["out"], cache_dir=tmp_path / "fcn")
     with pytest.raises(KeyboardInterrupt):
-        benchmark.run_dataset("GunPoint", **kwargs)
+        benchmark.run_dataset("GunPoint", spec, tmp_path)
     work = tmp_path / "evaluation" / "GunPoint"
     assert len(list(work.glob("samples/*.npz"))) == 4  # 2 runs x (unconditional, conditional)
     assert len(list(work.glob("tstr-*/checkpoint.safetensors"))) == 1
 
     monkeypatch.setattr(benchmark, "evaluate", real_evaluate)
     monkeypatch.setattr(TimeVQVDM, "sample", lambda *args, **kw: pytest.fail("sampled again"))
-    record = benchmark.run_dataset("GunPoint", **kwargs)
+    record = benchmark.run_dataset("GunPoint", spec, tmp_path)
     calls = record["timing"]["sample_calls"]
     assert len(calls) == 4 and all(call["from_store"] and call["seconds"] > 0 for call in calls)
     assert record["status"] == "ok" and 0.0 <= record["metrics"]["conditional"]["tstr_accuracy"] <= 1.0
@@ -298,6 +374,28 @@ def test_summary_tables_put_published_figures_beside_ours(bench):
     assert "Unconditional FID below the thesis's on" in markdown and "of 1 datasets" in markdown
 
 
+COMMITTED_RUNS = sorted(
+    p.parent.name for p in COMMITTED.glob("*/summary.csv") if (p.parent / "results").is_dir()
+)
+
+
+@pytest.mark.parametrize("folder", COMMITTED_RUNS)
+def test_committed_tables_regenerate_unchanged_from_their_records(folder, tmp_path):
+    """summary.csv and summary.md of a committed benchmark are a function of its stored records alone."""
+    committed = COMMITTED / folder
+    shutil.copytree(committed / "results", tmp_path / "results")
+    csv_path, md_path = benchmark.write_tables(tmp_path)
+    assert csv_path.read_bytes() == (committed / "summary.csv").read_bytes()
+    assert md_path.read_bytes() == (committed / "summary.md").read_bytes()
+
+
+def test_both_tables_follow_the_one_column_declaration(bench):
+    csv_header = (bench["out"] / "summary.csv").read_text().splitlines()[0]
+    assert csv_header.split(",") == [c.name for c in benchmark.COLUMNS]
+    md_header = (bench["out"] / "summary.md").read_text().splitlines()[0]
+    assert md_header.strip("| ").split(" | ") == [c.header for c in benchmark.COLUMNS if c.header]
+
+
 def test_figures_25_to_27_are_pngs(bench):
     assert [p.name for p in bench["result"].figures] == list(benchmark.FIGURES.values())
     for path in bench["result"].figures:
@@ -325,7 +423,7 @@ def test_a_second_call_skips_finished_datasets(bench, monkeypatch):
     mtimes = {n: os.stat(benchmark.result_path(bench["out"], n)).st_mtime_ns for n in done}
     seen = []
     benchmark.run_benchmark(
-        done, **SMOKE, out_dir=bench["out"], ucr_root=bench["ucr_root"],
+        _spec(done, ucr_root=bench["ucr_root"]), bench["out"],
         on_result=lambda name, record, skipped: seen.append((name, skipped)),
     )  # fmt: skip
     assert seen == [("GunPoint", True), ("TinyItaly", True)]
@@ -334,9 +432,9 @@ def test_a_second_call_skips_finished_datasets(bench, monkeypatch):
 
 def test_other_settings_in_the_same_folder_are_refused(bench):
     with pytest.raises(ValueError, match="another --out"):
-        benchmark.run_benchmark(["GunPoint"], **{**SMOKE, "preset": "quick"}, out_dir=bench["out"])
+        benchmark.run_benchmark(_spec(["GunPoint"], preset="quick"), bench["out"])
     with pytest.raises(ValueError, match="runs: 2 there, 3 now"):
-        benchmark.run_dataset("GunPoint", **{**SMOKE, "runs": 3}, out_dir=bench["out"])
+        benchmark.run_dataset("GunPoint", _spec(["GunPoint"], runs=3), bench["out"])
 
 
 def _tiny_with_guidance_2():
@@ -349,10 +447,8 @@ def test_models_from_reuses_a_model_trained_the_same_way(bench, monkeypatch, tmp
     monkeypatch.setitem(config.PRESETS, "tiny-w2", _tiny_with_guidance_2)
     monkeypatch.setattr(protocol, "MIN_TSTR_SAMPLES", 64)
     monkeypatch.setattr(TimeVQVDM, "fit", lambda *a, **k: pytest.fail("trained instead of reusing"))
-    record = benchmark.run_dataset(
-        "GunPoint", **{**SMOKE, "preset": "tiny-w2"}, out_dir=tmp_path / "w2", models_from=bench["out"],
-        cache_dir=tmp_path / "fcn",
-    )  # fmt: skip
+    spec = _spec(["GunPoint"], preset="tiny-w2", models_from=bench["out"], cache_dir=tmp_path / "fcn")
+    record = benchmark.run_dataset("GunPoint", spec, tmp_path / "w2")
     assert record["status"] == "ok" and record["timing"]["trained_now"] is False
     assert record["model_dir"] == str(benchmark.model_dir(bench["out"], "GunPoint"))
     assert record["metrics"]["conditional"]["sampling"] == {"steps": 2, "guidance": 2.0, "rescale": 0.1}
@@ -362,10 +458,10 @@ def test_models_from_reuses_a_model_trained_the_same_way(bench, monkeypatch, tmp
 
 def test_models_from_refuses_other_training_or_a_missing_model(bench, tmp_path):
     with pytest.raises(ValueError, match="trained with another configuration"):
-        benchmark.run_dataset("GunPoint", **{**SMOKE, "preset": "quick"}, out_dir=tmp_path / "q",
-                              models_from=bench["out"])  # fmt: skip
+        benchmark.run_dataset("GunPoint", _spec(["GunPoint"], preset="quick", models_from=bench["out"]),
+                              tmp_path / "q")  # fmt: skip
     with pytest.raises(FileNotFoundError, match="no trained model to reuse"):
-        benchmark.run_dataset("GunPoint", **SMOKE, out_dir=tmp_path / "t", models_from=tmp_path / "empty")
+        benchmark.run_dataset("GunPoint", _spec(["GunPoint"], models_from=tmp_path / "empty"), tmp_path / "t")
 
 
 def test_cli_benchmark_skips_done_work_and_prints_the_table(bench):
@@ -387,3 +483,48 @@ def test_worker_plan_gives_each_worker_one_gpu_and_a_share_of_the_cpus():
     assert {p["threads"] for p in plan} == {4}
     assert benchmark.worker_plan(2, n_gpus=0, n_cpus=2) == [{"cuda_visible_devices": None, "threads": 1}] * 2
     assert benchmark.worker_plan(3, n_gpus=1, n_cpus=2)[2] == {"cuda_visible_devices": None, "threads": 1}
+
+
+# ---------------------------------------------------------------------------------------------- executors
+def _keys(value):
+    """The record's shape: nested dict keys (list entries and values aside)."""
+    return {k: _keys(v) for k, v in value.items()} if isinstance(value, dict) else None
+
+
+def test_cli_runs_two_datasets_as_ray_tasks_on_a_local_instance(bench, tmp_path):
+    pytest.importorskip("ray", reason="the cluster extra is not installed: pip install -e '.[cluster]'")
+    ucr_root, out = tmp_path / "ucr", tmp_path / "out"
+    names = ["TinyItalyA", "TinyItalyB"]
+    for name in names:
+        _write_tiny_italy(ucr_root, name)
+    smoke = ["--preset", "tiny", "--runs", "2", "--fcn-epochs", "2", "--n-samples", "32", "--steps", "2"]
+    args = ["benchmark", "--executor", "ray", "--workers", "1", "--datasets", ",".join(names), *smoke,
+            "--ucr-root", ucr_root, "--out", out]  # fmt: skip
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, result.output
+    local = _record(bench, "TinyItaly")  # the same kind of dataset through the local executor
+    for name in names:
+        record = json.loads(benchmark.result_path(out, name).read_text())
+        assert record["status"] == "ok", record.get("traceback")
+        assert record["settings"] == SMOKE and _keys(record) == _keys(local)
+        assert (out / "models" / name / "model.json").is_file()
+    table = pd.read_csv(out / "summary.csv")
+    assert list(table["dataset"]) == [*names, "median"]
+    assert result.output.strip().endswith(str(out / "summary.md"))
+
+
+def test_cli_asks_for_the_cluster_extra_when_ray_is_missing(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    args = ["benchmark", "--executor", "ray", "--datasets", "GunPoint", "-o", tmp_path / "b"]
+    result = CliRunner().invoke(app, [str(a) for a in args])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "pip install 'timevqvdm[cluster]'" in result.stderr
+    assert not (tmp_path / "b").exists()
+
+
+def test_executors_are_chosen_by_name():
+    assert isinstance(benchmark.make_executor("local", workers=2), benchmark.LocalExecutor)
+    with pytest.raises(ValueError, match="--address is for --executor ray"):
+        benchmark.make_executor("local", address="auto")
+    with pytest.raises(ValueError, match="unknown executor"):
+        benchmark.make_executor("slurm")

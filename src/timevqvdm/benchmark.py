@@ -1,15 +1,23 @@
 """The thesis benchmark: per dataset, train both stages once, then sample and evaluate ``runs`` times.
 
-    from timevqvdm.benchmark import resolve_datasets, run_benchmark
+    from timevqvdm.benchmark import BenchmarkSpec, RayExecutor, resolve_datasets, run_benchmark
 
-    run_benchmark(resolve_datasets("dev"), preset="paper", runs=3, out_dir="bench")
+    spec = BenchmarkSpec(resolve_datasets("dev"), preset="paper", runs=3)
+    run_benchmark(spec, "bench")                          # one dataset after another, in this process
+    run_benchmark(spec, "bench", executor=RayExecutor())  # one Ray task per dataset
 
-Sampling follows the thesis (3.6) for the `paper` preset: 1024 series per run; unconditional 128 steps,
-γ = 0.1; class-conditional 32 steps, w = 3, γ = 0.1. Another preset samples both modes with its own defaults
-(`SamplingConfig`: steps, w, γ, sampler, t_max, unconditional mode), so ``--preset best`` measures what a
-user gets. A preset that trains like another (`TimeVQVDMConfig.training_dict`) can reuse that benchmark's
-models (``models_from``) instead of training again. Every FID is read against the noise floor
-FID(real train, test reference) of the same FCN: the ratio of the two is the number to steer by. The output folder::
+A harness over the facade, not part of the core: only `cli.py` imports it. Each dataset is one independent
+task (`run_task`) that writes its record into the output folder; an executor (`LocalExecutor`,
+`RayExecutor`) decides where the tasks run, and the tables and figures are then drawn from the stored
+records alone.
+
+Sampling follows the protocol's thesis settings (3.6: 1024 series per run; unconditional 128 steps,
+γ = 0.1; class-conditional 32 steps, w = 3, γ = 0.1) wherever the preset's own defaults (`SamplingConfig`)
+are those, and the preset's elsewhere: `paper` is measured as the thesis sampled, ``--preset best`` as a
+user of `best` samples (`evaluation_sampling`). A preset that trains like another
+(`TimeVQVDMConfig.training_dict`) can reuse that benchmark's models (``models_from``) instead of training
+again. Every FID is read against the noise floor FID(real train, test reference) of the same FCN: the ratio
+of the two is the number to steer by. The output folder::
 
     OUT/models/<name>/            saved model (model.json + safetensors); runs/<stage>/ holds the checkpoints
     OUT/plots/<name>/             real vs synthetic run charts, feature PCA
@@ -41,10 +49,9 @@ import statistics
 import time
 import traceback
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -53,10 +60,12 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from timevqvdm.config import get_preset
+from timevqvdm.config import SamplingConfig, get_preset
 from timevqvdm.data import DataFileNotFoundError, TimeSeriesDataset, load_dataset
 from timevqvdm.data.sources import resolve_source
 from timevqvdm.evaluation import evaluate, plot_validation_curves, published_results
+from timevqvdm.evaluation.protocol import CONDITIONAL_SAMPLING, UNCONDITIONAL_SAMPLING
+from timevqvdm.evaluation.published import published_names
 from timevqvdm.model import MODEL_JSON, TimeVQVDM
 from timevqvdm.training.checkpoint import atomic_write_bytes, load_json, save_json
 
@@ -91,8 +100,7 @@ ResultCallback = Callable[[str, dict, bool], None]  # (dataset, record, skipped)
 # =========================================================================================== dataset lists
 def published_datasets() -> list[str]:
     """The 128 UCR names of the published reference table, in its order."""
-    text = resources.files("timevqvdm").joinpath("reference", "published.csv").read_text()
-    return [row["dataset"] for row in csv.DictReader(io.StringIO(text))]
+    return published_names()
 
 
 def resolve_datasets(spec: str) -> list[str]:
@@ -104,12 +112,16 @@ def resolve_datasets(spec: str) -> list[str]:
         elif token == "all":
             names.extend(published_datasets())
         elif token:
-            if "/" in token or "\\" in token or token.startswith("."):
-                raise ValueError(f"{token!r}: give dataset names, not paths (use --ucr-root for a folder)")
+            _check_name(token)
             names.append(token)
     if not names:
         raise ValueError(f"no datasets in {spec!r}: use dev, all or NAME,NAME")
     return list(dict.fromkeys(names))
+
+
+def _check_name(name: str) -> None:
+    if "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"{name!r}: give dataset names, not paths (use --ucr-root for a folder)")
 
 
 def check_datasets(names: Iterable[str], ucr_root: str | Path | None = None) -> None:
@@ -129,31 +141,108 @@ def check_datasets(names: Iterable[str], ucr_root: str | Path | None = None) -> 
         raise DataFileNotFoundError(" ".join(dict.fromkeys(messages)))
 
 
-# ============================================================================================ settings
-@dataclass(frozen=True)
-class Settings:
-    """What makes two benchmark records comparable; a results folder holds one setting only.
+# ================================================================================================ spec
+# The spec's fields that make two records comparable: each record stores them as its "settings", and a
+# results folder holds one setting only.
+RECORDED = ("preset", "runs", "seed", "fcn_epochs", "n_samples", "steps")
 
-    ``n_samples`` and ``steps`` are for tests and smoke runs: None means the thesis's (1024 series; 128
-    unconditional / 32 conditional steps).
+
+@dataclass(frozen=True)
+class BenchmarkSpec:
+    """What a benchmark runs, validated when it is made: nothing runs on a spec that would fail later.
+
+    Parameters
+    ----------
+    datasets : UCR/UEA names `load_dataset` resolves (aeon's shipped data, ``ucr_root``); unique.
+    preset : model preset; the thesis's is ``"paper"``.
+    runs : sampling + evaluation runs per dataset; FID and IS are mean and std over them.
+    seed : model seed and evaluation seed (run ``r`` samples with ``seed + r``).
+    fcn_epochs : epochs of the reference and TSTR FCNs (the recipe's 1000).
+    n_samples, steps : for tests and smoke runs only: series per run and sampler steps (both modes).
+        None keeps the thesis's 1024 series and the preset's (or the protocol's) steps.
+    ucr_root : local UCRArchive_2018 folder (default ``$TIMEVQVDM_UCR_ROOT``).
+    cache_dir : reference FCN cache (default ``$TIMEVQVDM_CACHE/fcn``).
+    models_from : another benchmark folder whose model for a dataset is loaded instead of training one;
+        its training configuration must equal this preset's.
     """
 
+    datasets: tuple[str, ...]
     preset: str = "paper"
     runs: int = 3
     seed: int = 0
     fcn_epochs: int = 1000
     n_samples: int | None = None
     steps: int | None = None
+    ucr_root: Path | None = None
+    cache_dir: Path | None = None
+    models_from: Path | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen: the conversions (a list of names, str paths) go around the dataclass's own __setattr__.
+        object.__setattr__(self, "datasets", tuple(self.datasets))
+        for name in ("ucr_root", "cache_dir", "models_from"):
+            if getattr(self, name) is not None:
+                object.__setattr__(self, name, Path(getattr(self, name)))
+        if not self.datasets:
+            raise ValueError("a benchmark needs at least one dataset")
+        repeated = sorted({n for n in self.datasets if self.datasets.count(n) > 1})
+        if repeated:
+            raise ValueError(f"datasets named more than once: {', '.join(repeated)}")
+        for name in self.datasets:
+            _check_name(name)
+        lowest = {"runs": 1, "seed": 0, "fcn_epochs": 1, "n_samples": 2, "steps": 1}
+        for name, low in lowest.items():
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < low):
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        self.sampling()  # an unknown preset, or one the protocol cannot sample, fails here
+        check_datasets(self.datasets, self.ucr_root)
+
+    def settings(self) -> dict[str, Any]:
+        """The ``settings`` a record stores (`RECORDED`)."""
+        return {name: getattr(self, name) for name in RECORDED}
+
+    def sampling(self) -> dict[str, Any]:
+        """`evaluate`'s sampler arguments for this spec's preset (`evaluation_sampling`)."""
+        return evaluation_sampling(get_preset(self.preset).sampling, self.steps)
 
     def check(self, record: dict, path: Path) -> None:
         """Raise when an existing record was made with other settings."""
         old = record.get("settings", {})
-        differ = {k: (old.get(k), v) for k, v in asdict(self).items() if old.get(k) != v}
+        differ = {k: (old.get(k), v) for k, v in self.settings().items() if old.get(k) != v}
         if differ:
             details = ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differ.items())
             raise ValueError(
                 f"{path} was made with other settings ({details}); use another --out for these settings"
             )
+
+
+def evaluation_sampling(sampling: SamplingConfig, steps: int | None = None) -> dict[str, Any]:
+    """`evaluate`'s sampler arguments that make it sample each mode with the preset's defaults.
+
+    `evaluate` samples each mode with the protocol's thesis settings (unconditional 128 steps; conditional
+    32 steps, w = 3; γ = 0.1) and takes one override per setting for both modes. So a setting is passed
+    only where the preset's defaults differ from the protocol's, and must then be one value for both
+    modes. ``steps`` (smoke runs) overrides the steps of both.
+    """
+    cond_steps, cond_guidance = sampling.mode_defaults(conditional=True)
+    preset = {  # per setting: mode -> the preset's value (guidance only steers conditional sampling)
+        "steps": {"unconditional": sampling.steps, "conditional": cond_steps},
+        "guidance": {"conditional": cond_guidance},
+        "rescale": {"unconditional": sampling.rescale, "conditional": sampling.rescale},
+    }
+    protocol = {"unconditional": UNCONDITIONAL_SAMPLING, "conditional": CONDITIONAL_SAMPLING}
+    args: dict[str, Any] = {}
+    for name, values in preset.items():
+        if all(protocol[mode].get(name) == value for mode, value in values.items()):
+            continue  # the protocol samples with it already
+        if len(set(values.values())) > 1:
+            raise ValueError(
+                f"the benchmark samples both modes with one {name} unless they are the thesis's; "
+                f"the preset has {values}"
+            )
+        args[name] = next(iter(values.values()))
+    return {**args, "steps": steps} if steps is not None else args
 
 
 def result_path(out_dir: str | Path, name: str) -> Path:
@@ -170,67 +259,43 @@ def read_record(out_dir: str | Path, name: str) -> dict | None:
 
 
 # ========================================================================================= one dataset
-def run_dataset(
-    name: str,
-    *,
-    preset: str = "paper",
-    runs: int = 3,
-    out_dir: str | Path,
-    seed: int = 0,
-    fcn_epochs: int = 1000,
-    n_samples: int | None = None,
-    steps: int | None = None,
-    ucr_root: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    progress: bool = False,
-    models_from: str | Path | None = None,
-) -> dict:
-    """Train (or resume, or load) one dataset's model, evaluate it ``runs`` times, write its record.
+def run_dataset(name: str, spec: BenchmarkSpec, out_dir: str | Path, *, progress: bool = False) -> dict:
+    """Train (or resume, or load) one dataset's model, evaluate it ``spec.runs`` times, write its record.
 
     Parameters
     ----------
-    name : a UCR/UEA dataset name `load_dataset` resolves (aeon's shipped data, ``ucr_root``).
-    preset : model preset; the thesis's is ``"paper"``.
-    runs : sampling + evaluation runs; FID and IS are mean and std over them.
+    name : the dataset, a name `load_dataset` resolves (aeon's shipped data, ``spec.ucr_root``).
+    spec : what to run and how (`BenchmarkSpec`).
     out_dir : the benchmark folder (see the module docstring for its layout).
-    seed : model seed and evaluation seed (run ``r`` samples with ``seed + r``).
-    fcn_epochs : epochs of the reference and TSTR FCNs (the recipe's 1000).
-    n_samples, steps : for tests and smoke runs only: series per run and sampler steps (both modes).
-        None keeps the thesis's 1024 series and 128 / 32 steps.
-    ucr_root : local UCRArchive_2018 folder (default ``$TIMEVQVDM_UCR_ROOT``).
-    cache_dir : reference FCN cache (default ``$TIMEVQVDM_CACHE/fcn``).
     progress : progress bars while training.
-    models_from : another benchmark folder whose model for this dataset is loaded instead of training one
-        here; its training configuration must equal this preset's.
 
     Returns
     -------
     dict : the record written to ``out_dir/results/<name>.json`` (or the existing one when it is done).
     """
-    settings = Settings(preset, runs, seed, fcn_epochs, n_samples, steps)
     existing = read_record(out_dir, name)
     if existing is not None:
-        settings.check(existing, result_path(out_dir, name))
+        spec.check(existing, result_path(out_dir, name))
         if existing.get("status") == "ok":
             log.info("%s: already done, skipping", name)
             return existing
-    train = load_dataset(name, split="train", ucr_root=ucr_root)
-    test = load_dataset(name, split="test", ucr_root=ucr_root)
+    train = load_dataset(name, split="train", ucr_root=spec.ucr_root)
+    test = load_dataset(name, split="test", ucr_root=spec.ucr_root)
     source = model_dir(out_dir, name)
-    if models_from is not None and not (source / MODEL_JSON).is_file():
-        source = model_dir(models_from, name)
+    if spec.models_from is not None and not (source / MODEL_JSON).is_file():
+        source = model_dir(spec.models_from, name)
         if not (source / MODEL_JSON).is_file():
-            raise FileNotFoundError(f"{source}: no trained model to reuse (models_from={models_from})")
-    model, train_timing = _train_or_load(train, settings, source, progress)
+            raise FileNotFoundError(f"{source}: no trained model to reuse (models_from={spec.models_from})")
+    model, train_timing = _train_or_load(train, spec, source, progress)
     curves = _plot_validation(model, Path(out_dir) / "plots" / name)
 
     work = Path(out_dir) / "evaluation" / name
     timed = _TimedSampler(model, store=work / "samples")
     t0 = time.perf_counter()
     metrics = evaluate(
-        timed, train, test=test, runs=runs, n_samples=n_samples or N_SAMPLES, seed=seed,
-        fcn_epochs=fcn_epochs, cache_dir=cache_dir, plot_dir=Path(out_dir) / "plots" / name,
-        progress=progress, work_dir=work, **sampler_settings(preset, steps),
+        timed, train, test=test, runs=spec.runs, n_samples=spec.n_samples or N_SAMPLES, seed=spec.seed,
+        fcn_epochs=spec.fcn_epochs, cache_dir=spec.cache_dir, plot_dir=Path(out_dir) / "plots" / name,
+        progress=progress, work_dir=work, **spec.sampling(),
     )  # fmt: skip
     evaluate_seconds = time.perf_counter() - t0
 
@@ -238,7 +303,7 @@ def run_dataset(
         "format": FORMAT,
         "dataset": name,
         "status": "ok",
-        "settings": asdict(settings),
+        "settings": spec.settings(),
         "data": {
             "n_train": train.n_series,
             "n_test": test.n_series,
@@ -287,29 +352,19 @@ def _validation_summary(model: TimeVQVDM, curves: Path | None, out_dir: Path) ->
     }
 
 
-def sampler_settings(preset: str, steps: int | None = None) -> dict[str, Any]:
-    """`evaluate`'s sampler arguments: none for `paper` (the protocol's thesis settings per mode), else the
-    preset's own steps, w and γ for both modes (its sampler and t_max are the model's defaults). ``steps``
-    (smoke runs) overrides the steps."""
-    if preset == "paper":
-        return {"steps": steps}
-    sampling = get_preset(preset).sampling
-    return {"steps": steps or sampling.steps, "guidance": sampling.guidance, "rescale": sampling.rescale}
-
-
 def _train_or_load(
-    train: TimeSeriesDataset, settings: Settings, folder: Path, progress: bool
+    train: TimeSeriesDataset, spec: BenchmarkSpec, folder: Path, progress: bool
 ) -> tuple[TimeVQVDM, dict[str, Any]]:
     """A saved model is loaded (its training configuration must be the preset's; it samples with the
     preset's defaults); otherwise both stages are fitted, resuming from ``folder/runs``."""
-    config = get_preset(settings.preset)
-    config.seed = settings.seed
+    config = get_preset(spec.preset)
+    config.seed = spec.seed
     if (folder / MODEL_JSON).is_file():
         model = TimeVQVDM.load(folder, progress=progress)
         if model.config.training_dict() != config.training_dict():
             raise ValueError(
                 f"{folder} holds a model trained with another configuration than preset "
-                f"{settings.preset!r} (seed {settings.seed}); use another --out"
+                f"{spec.preset!r} (seed {spec.seed}); use another --out"
             )
         model.config = model.config.replace(sampling=config.sampling)
         timing_file = folder / TRAIN_TIME_JSON
@@ -455,107 +510,118 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def error_record(name: str, settings: Settings, err: BaseException) -> dict:
+def error_record(name: str, spec: BenchmarkSpec, err: BaseException) -> dict:
     return {
         "format": FORMAT,
         "dataset": name,
         "status": "error",
-        "settings": asdict(settings),
+        "settings": spec.settings(),
         "error": f"{type(err).__name__}: {err}",
         "traceback": "".join(traceback.format_exception(err)),
         "environment": environment(),
     }
 
 
-def _run_safely(name: str, kwargs: dict[str, Any]) -> dict:
-    """`run_dataset`, with a failure logged and written as an error record instead of raised."""
+def run_task(name: str, spec: BenchmarkSpec, out_dir: str | Path, progress: bool = False) -> dict:
+    """One dataset as an independent task: `run_dataset`, with a failure logged and written as an error
+    record instead of raised (one failing dataset must not stop the others). What every executor runs."""
     try:
-        return run_dataset(name, **kwargs)
-    except Exception as err:  # one failing dataset must not stop the others
+        return run_dataset(name, spec, out_dir, progress=progress)
+    except Exception as err:
         log.exception("%s failed", name)
-        settings = Settings(**{k: kwargs[k] for k in Settings.__dataclass_fields__ if k in kwargs})
-        record = error_record(name, settings, err)
-        save_json(result_path(kwargs["out_dir"], name), record)
+        record = error_record(name, spec, err)
+        save_json(result_path(out_dir, name), record)
         return record
 
 
 # ============================================================================================== tables
-# (CSV column, Markdown header or None when the column is CSV-only, format)
-COLUMNS: list[tuple[str, str | None, str]] = [
-    ("dataset", "dataset", "s"),
-    ("n_classes", "K", "d"),
-    ("length", "L", "d"),
-    ("n_train", "N", "d"),
-    ("n_test", None, "d"),
-    ("uncond_fid", "FID", "pm:uncond_fid_std"),
-    ("uncond_fid_std", None, ".2f"),
-    ("noise_floor", "floor", ".2f"),
-    ("uncond_ratio", "ratio", ".2f"),
-    ("half_split_fid", "half-split", ".2f"),
-    ("thesis_uncond_fid", "FID thesis", ".2f"),
-    ("timevqvae_fid", "FID TimeVQVAE", ".2f"),
-    ("uncond_is", "IS", "pm:uncond_is_std"),
-    ("uncond_is_std", None, ".2f"),
-    ("test_is", "IS real", ".2f"),
-    ("thesis_uncond_is", "IS thesis", ".2f"),
-    ("timevqvae_is", "IS TimeVQVAE", ".2f"),
-    ("cond_fid", "cond FID", "pm:cond_fid_std"),
-    ("cond_fid_std", None, ".2f"),
-    ("cond_ratio", "cond ratio", ".2f"),
-    ("thesis_cond_fid", "cond FID thesis", ".2f"),
-    ("cond_is", "cond IS", "pm:cond_is_std"),
-    ("cond_is_std", None, ".2f"),
-    ("thesis_cond_is", "cond IS thesis", ".2f"),
-    ("tstr", "TSTR %", ".1f"),
-    ("trtr", "TRTR %", ".1f"),
-    ("thesis_tstr", "TSTR thesis %", ".1f"),
-    ("thesis_trtr", "TRTR thesis %", ".1f"),
-    ("timevqvae_cas", None, ".1f"),
-    ("copy_share", "copy share", ".3f"),
-    ("train_seconds", "train s", ".0f"),
-    ("sample_seconds_per_1024", "sample s", ".1f"),
-    ("status", None, "s"),
-]
+@dataclass(frozen=True)
+class Column:
+    """One column of both tables: its CSV name, its Markdown header (None: CSV only), how a record gives
+    its value (None where missing), its Markdown format (``pm:<column>`` shows ``value ± <column>``), and
+    whether the median row shows its median (not for run-to-run stds: their median says little)."""
+
+    name: str
+    header: str | None
+    read: Callable[[dict], Any]
+    fmt: str
+    median: bool = True
+
+
+def _at(*keys: str) -> Callable[[dict], Any]:
+    """Reader of ``record[keys[0]][keys[1]]...``: None where a level is missing."""
+
+    def read(record: dict) -> Any:
+        value: Any = record
+        for key in keys:
+            value = value.get(key) if isinstance(value, dict) else None
+        return value
+
+    return read
+
+
+def _size(key: str) -> Callable[[dict], Any]:
+    """A data size from the record, else from its published row (a failed dataset has no ``data``)."""
+    return lambda record: record.get("data", {}).get(key, _number(_at("published", key)(record)))
+
+
+def _published(key: str) -> Callable[[dict], float | None]:
+    return lambda record: _number(_at("published", key)(record))
+
+
+def _percent_of(read: Callable[[dict], Any]) -> Callable[[dict], float | None]:
+    return lambda record: _percent(read(record))
+
+
+def _trtr(record: dict) -> Any:
+    """TRTR from the conditional metrics, or the reference's when the conditional mode has none."""
+    cond = _at("metrics", "conditional")(record) or {}
+    return cond.get("trtr_accuracy", _at("metrics", "reference", "trtr_accuracy")(record))
+
+
+_UNCOND, _COND, _REF = ("metrics", "unconditional"), ("metrics", "conditional"), ("metrics", "reference")
+# The one declaration of both tables: summary.csv has every column in this order, summary.md those with a
+# header, and `summary_row` reads a record through it.
+COLUMNS: tuple[Column, ...] = (
+    Column("dataset", "dataset", _at("dataset"), "s", median=False),
+    Column("n_classes", "K", _size("n_classes"), "d"),
+    Column("length", "L", _size("length"), "d"),
+    Column("n_train", "N", _size("n_train"), "d"),
+    Column("n_test", None, _size("n_test"), "d"),
+    Column("uncond_fid", "FID", _at(*_UNCOND, "fid"), "pm:uncond_fid_std"),
+    Column("uncond_fid_std", None, _at(*_UNCOND, "fid_std"), ".2f", median=False),
+    Column("noise_floor", "floor", _at(*_REF, "fid_train_test"), ".2f"),
+    Column("uncond_ratio", "ratio", _at("ratios", "unconditional"), ".2f"),
+    Column("half_split_fid", "half-split", _at(*_REF, "fid_half_split"), ".2f"),
+    Column("thesis_uncond_fid", "FID thesis", _published("thesis_uncond_FID"), ".2f"),
+    Column("timevqvae_fid", "FID TimeVQVAE", _published("timevqvae_FID"), ".2f"),
+    Column("uncond_is", "IS", _at(*_UNCOND, "is"), "pm:uncond_is_std"),
+    Column("uncond_is_std", None, _at(*_UNCOND, "is_std"), ".2f", median=False),
+    Column("test_is", "IS real", _at(*_REF, "test_is"), ".2f"),
+    Column("thesis_uncond_is", "IS thesis", _published("thesis_uncond_IS"), ".2f"),
+    Column("timevqvae_is", "IS TimeVQVAE", _published("timevqvae_IS"), ".2f"),
+    Column("cond_fid", "cond FID", _at(*_COND, "fid"), "pm:cond_fid_std"),
+    Column("cond_fid_std", None, _at(*_COND, "fid_std"), ".2f", median=False),
+    Column("cond_ratio", "cond ratio", _at("ratios", "conditional"), ".2f"),
+    Column("thesis_cond_fid", "cond FID thesis", _published("thesis_cond_FID"), ".2f"),
+    Column("cond_is", "cond IS", _at(*_COND, "is"), "pm:cond_is_std"),
+    Column("cond_is_std", None, _at(*_COND, "is_std"), ".2f", median=False),
+    Column("thesis_cond_is", "cond IS thesis", _published("thesis_cond_IS"), ".2f"),
+    Column("tstr", "TSTR %", _percent_of(_at(*_COND, "tstr_accuracy")), ".1f"),
+    Column("trtr", "TRTR %", _percent_of(_trtr), ".1f"),
+    Column("thesis_tstr", "TSTR thesis %", _published("thesis_TSTR"), ".1f"),
+    Column("thesis_trtr", "TRTR thesis %", _published("thesis_TRTR"), ".1f"),
+    Column("timevqvae_cas", None, _published("timevqvae_CAS"), ".1f"),
+    Column("copy_share", "copy share", _at("metrics", "memorisation", "copy_share"), ".3f"),
+    Column("train_seconds", "train s", _at("timing", "train_seconds"), ".0f"),
+    Column("sample_seconds_per_1024", "sample s", _at("timing", "uncond_seconds_per_1024"), ".1f"),
+    Column("status", None, lambda record: record.get("status", "ok"), "s", median=False),
+)
 
 
 def summary_row(record: dict) -> dict[str, Any]:
     """One record flattened to the table's columns (None where a value is missing)."""
-    metrics, data = record.get("metrics", {}), record.get("data", {})
-    uncond, cond = metrics.get("unconditional", {}), metrics.get("conditional", {})
-    ref, pub = metrics.get("reference", {}), record.get("published") or {}
-    timing, ratios = record.get("timing", {}), record.get("ratios", {})
-    return {
-        "dataset": record["dataset"],
-        **{k: data.get(k, _number(pub.get(k))) for k in ("n_classes", "length", "n_train", "n_test")},
-        "uncond_fid": uncond.get("fid"),
-        "uncond_fid_std": uncond.get("fid_std"),
-        "noise_floor": ref.get("fid_train_test"),
-        "uncond_ratio": ratios.get("unconditional"),
-        "half_split_fid": ref.get("fid_half_split"),
-        "thesis_uncond_fid": _number(pub.get("thesis_uncond_FID")),
-        "timevqvae_fid": _number(pub.get("timevqvae_FID")),
-        "uncond_is": uncond.get("is"),
-        "uncond_is_std": uncond.get("is_std"),
-        "test_is": ref.get("test_is"),
-        "thesis_uncond_is": _number(pub.get("thesis_uncond_IS")),
-        "timevqvae_is": _number(pub.get("timevqvae_IS")),
-        "cond_fid": cond.get("fid"),
-        "cond_fid_std": cond.get("fid_std"),
-        "cond_ratio": ratios.get("conditional"),
-        "thesis_cond_fid": _number(pub.get("thesis_cond_FID")),
-        "cond_is": cond.get("is"),
-        "cond_is_std": cond.get("is_std"),
-        "thesis_cond_is": _number(pub.get("thesis_cond_IS")),
-        "tstr": _percent(cond.get("tstr_accuracy")),
-        "trtr": _percent(cond.get("trtr_accuracy", ref.get("trtr_accuracy"))),
-        "thesis_tstr": _number(pub.get("thesis_TSTR")),
-        "thesis_trtr": _number(pub.get("thesis_TRTR")),
-        "timevqvae_cas": _number(pub.get("timevqvae_CAS")),
-        "copy_share": metrics.get("memorisation", {}).get("copy_share"),
-        "train_seconds": timing.get("train_seconds"),
-        "sample_seconds_per_1024": timing.get("uncond_seconds_per_1024"),
-        "status": record.get("status", "ok"),
-    }
+    return {column.name: column.read(record) for column in COLUMNS}
 
 
 def collect_records(out_dir: str | Path) -> list[dict]:
@@ -571,7 +637,7 @@ def write_tables(out_dir: str | Path) -> tuple[Path, Path]:
     medians = _median_row(rows)
     csv_path, md_path = out_dir / "summary.csv", out_dir / "summary.md"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[c for c, _, _ in COLUMNS], lineterminator="\n")
+    writer = csv.DictWriter(buffer, fieldnames=[c.name for c in COLUMNS], lineterminator="\n")
     writer.writeheader()
     writer.writerows([*rows, medians] if rows else [])
     atomic_write_bytes(csv_path, buffer.getvalue().encode())
@@ -582,22 +648,22 @@ def write_tables(out_dir: str | Path) -> tuple[Path, Path]:
 def _median_row(rows: list[dict]) -> dict[str, Any]:
     ok = [r for r in rows if r["status"] == "ok"]
     out: dict[str, Any] = {"dataset": "median", "status": f"{len(ok)} of {len(rows)} ok"}
-    for column, _, _ in COLUMNS[1:-1]:
-        values = [r[column] for r in ok if r[column] is not None]
-        # A median of run-to-run stds says little; the median row shows medians of the values only.
-        out[column] = statistics.median(values) if values and not column.endswith("_std") else None
+    for column in COLUMNS:
+        if column.name not in out:
+            values = [r[column.name] for r in ok if r[column.name] is not None] if column.median else []
+            out[column.name] = statistics.median(values) if values else None
     return out
 
 
 def _markdown(rows: list[dict], medians: dict) -> str:
-    shown = [(c, h, f) for c, h, f in COLUMNS if h is not None]
+    shown = [c for c in COLUMNS if c.header is not None]
     lines = [
-        "| " + " | ".join(h for _, h, _ in shown) + " |",
-        "|" + "|".join(":---" if c == "dataset" else "---:" for c, _, _ in shown) + "|",
+        "| " + " | ".join(c.header for c in shown) + " |",
+        "|" + "|".join(":---" if c.name == "dataset" else "---:" for c in shown) + "|",
     ]
     for row in [*rows, medians] if rows else []:
         bold = row is medians
-        cells = [_cell(row, c, f) for c, _, f in shown]
+        cells = [_cell(row, c.name, c.fmt) for c in shown]
         if bold:
             cells = [f"**{c}**" if c else c for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
@@ -750,82 +816,123 @@ def fit_line(x: np.ndarray, y: np.ndarray, *, log_y: bool = True) -> tuple[float
     return float(slope), float(intercept)
 
 
-# ======================================================================================== orchestration
-@dataclass
-class BenchmarkOutput:
-    records: list[dict]
-    csv: Path
-    markdown: Path
-    figures: list[Path]
+# ========================================================================================== executors
+class LocalExecutor:
+    """Runs the datasets on this machine: one after another in this process (``workers=1``, the default),
+    or ``workers`` at a time in spawned processes, one GPU each when several are visible and
+    ``cpu_count // workers`` torch threads each.
 
-
-def run_benchmark(
-    datasets: Sequence[str],
-    *,
-    preset: str = "paper",
-    runs: int = 3,
-    out_dir: str | Path,
-    workers: int = 1,
-    seed: int = 0,
-    fcn_epochs: int = 1000,
-    n_samples: int | None = None,
-    steps: int | None = None,
-    ucr_root: str | Path | None = None,
-    cache_dir: str | Path | None = None,
-    progress: bool = False,
-    on_result: ResultCallback | None = None,
-    models_from: str | Path | None = None,
-) -> BenchmarkOutput:
-    """Run `run_dataset` over ``datasets``, then write the tables and figures.
-
-    Unknown dataset names raise `DataFileNotFoundError` before any work (`check_datasets`). Datasets
-    already done are skipped; a failing dataset is logged and recorded as an error and the rest continue. With ``workers > 1`` datasets run in parallel processes: one GPU each when several are
-    visible, and ``cpu_count // workers`` torch threads each. ``on_result(name, record, skipped)`` is
-    called as each dataset finishes (for a progress display). Other parameters: see `run_dataset`.
+    One at a time is the right choice on a CPU: two jobs on two cores step no faster together than one job
+    with both (`benchmarks/parallel_jobs.py`), and a second heavy job slows a timed one.
     """
-    if runs < 1 or workers < 1:
-        raise ValueError(f"runs and workers must be >= 1, got runs={runs}, workers={workers}")
-    get_preset(preset)  # an unknown preset or dataset name fails here, not once per dataset
-    check_datasets(datasets, ucr_root)
-    settings = Settings(preset, runs, seed, fcn_epochs, n_samples, steps)
-    out_dir = Path(out_dir)
-    todo = _pending(datasets, settings, out_dir, on_result)
-    kwargs = {
-        **asdict(settings), "out_dir": out_dir, "ucr_root": ucr_root, "cache_dir": cache_dir,
-        "models_from": models_from,
-    }  # fmt: skip
-    if workers == 1 or len(todo) <= 1:
-        for name in todo:
-            _notify(on_result, name, _run_safely(name, {**kwargs, "progress": progress}), False)
-    else:
-        _run_parallel(todo, kwargs, settings, min(workers, len(todo)), on_result)
-    csv_path, md_path = write_tables(out_dir)
-    figures = plot_figures(out_dir)
-    records = [read_record(out_dir, name) for name in datasets]
-    return BenchmarkOutput([r for r in records if r is not None], csv_path, md_path, figures)
+
+    def __init__(self, workers: int = 1) -> None:
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.workers = workers
+
+    def map(
+        self, names: Sequence[str], spec: BenchmarkSpec, out_dir: Path, progress: bool
+    ) -> Iterator[tuple[str, dict]]:
+        """Run `run_task` on each name; yield ``(name, record)`` as each finishes."""
+        if self.workers == 1 or len(names) <= 1:
+            for name in names:
+                yield name, run_task(name, spec, out_dir, progress)
+            return
+        yield from self._pool(names, spec, out_dir, min(self.workers, len(names)))
+
+    def _pool(
+        self, names: Sequence[str], spec: BenchmarkSpec, out_dir: Path, workers: int
+    ) -> Iterator[tuple[str, dict]]:
+        context = multiprocessing.get_context("spawn")
+        plans = context.Queue()
+        for plan in worker_plan(workers, torch.cuda.device_count(), os.cpu_count() or 1):
+            plans.put(plan)
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker, initargs=(plans,)
+        ) as pool:
+            futures = {pool.submit(run_task, name, spec, out_dir, False): name for name in names}
+            for future in as_completed(futures):
+                name = futures[future]
+                try:
+                    record = future.result()
+                except Exception as err:  # the worker process itself died (e.g. out of memory)
+                    log.error("%s: worker failed: %s", name, err)
+                    record = error_record(name, spec, err)
+                    save_json(result_path(out_dir, name), record)
+                yield name, record
 
 
-def _pending(
-    datasets: Iterable[str], settings: Settings, out_dir: Path, on_result: ResultCallback | None
-) -> list[str]:
-    """Names still to run; finished ones are reported as skipped. Mismatched settings raise up front."""
-    todo = []
-    for name in datasets:
-        record = read_record(out_dir, name)
-        if record is not None:
-            settings.check(record, result_path(out_dir, name))
-            if record.get("status") == "ok":
-                _notify(on_result, name, record, True)
-                continue
-        todo.append(name)
-    return todo
+class RayExecutor:
+    """Runs each dataset as one Ray task, to spread an archive over the machines of a Ray cluster.
+
+    ``address`` is the cluster's (``"auto"``, ``"ray://host:10001"``, ...); None starts a local Ray
+    instance with ``workers`` CPUs here, and stops it when done. Each task asks for one CPU, and one GPU
+    when the cluster has any. Every node needs this package (``pip install 'timevqvdm[cluster]'``) and the
+    datasets at the same ``ucr_root``; ``out_dir`` should be a folder all nodes share, where the tasks write
+    their models, plots and records. The records also come back to this process, which writes any that did
+    not land in its ``out_dir`` (a node without the shared folder), so the store here is complete either way.
+    Worker logs stay in Ray's session logs; a failure is in the dataset's error record.
+    """
+
+    def __init__(self, address: str | None = None, workers: int = 1) -> None:
+        try:
+            import ray
+        except ImportError:
+            raise ImportError(
+                "--executor ray needs Ray, an optional extra: pip install 'timevqvdm[cluster]'"
+            ) from None
+        if workers < 1:
+            raise ValueError(f"workers must be >= 1, got {workers}")
+        self.ray, self.address, self.workers = ray, address, workers
+
+    def map(
+        self, names: Sequence[str], spec: BenchmarkSpec, out_dir: Path, progress: bool
+    ) -> Iterator[tuple[str, dict]]:
+        """Run `run_task` on each name as a Ray task; yield ``(name, record)`` as each finishes."""
+        ray = self.ray
+        started = not ray.is_initialized()
+        if started and self.address is None:
+            ray.init(num_cpus=self.workers, include_dashboard=False, log_to_driver=False)
+        elif started:
+            ray.init(address=self.address, log_to_driver=False)
+        try:
+            gpus = 1 if ray.cluster_resources().get("GPU", 0) >= 1 else 0
+            task = ray.remote(num_cpus=1, num_gpus=gpus, max_retries=0)(run_task)
+            pending = {task.remote(name, spec, out_dir, False): name for name in names}
+            while pending:
+                (done,), _ = ray.wait(list(pending), num_returns=1)
+                name = pending.pop(done)
+                try:
+                    record = ray.get(done)
+                except Exception as err:  # the task's worker died, or its node left the cluster
+                    log.error("%s: Ray task failed: %s", name, err)
+                    record = error_record(name, spec, err)
+                _store_if_absent(out_dir, name, record)
+                yield name, record
+        finally:
+            if started:
+                ray.shutdown()
 
 
-def _notify(on_result: ResultCallback | None, name: str, record: dict, skipped: bool) -> None:
-    status = "skipped (done)" if skipped else record.get("status")
-    log.info("%s: %s", name, status)
-    if on_result is not None:
-        on_result(name, record, skipped)
+def _store_if_absent(out_dir: Path, name: str, record: dict) -> None:
+    """Write a record that came back from another machine unless this store already holds it."""
+    if read_record(out_dir, name) != json.loads(json.dumps(record)):
+        save_json(result_path(out_dir, name), record)
+
+
+Executor = LocalExecutor | RayExecutor
+
+
+def make_executor(kind: str = "local", *, workers: int = 1, address: str | None = None) -> Executor:
+    """``"local"`` (`LocalExecutor`) or ``"ray"`` (`RayExecutor`); ``address`` is for Ray only."""
+    if kind == "local":
+        if address is not None:
+            raise ValueError("--address is for --executor ray")
+        return LocalExecutor(workers)
+    if kind == "ray":
+        return RayExecutor(address, workers)
+    raise ValueError(f"unknown executor {kind!r}; choose local or ray")
 
 
 def worker_plan(workers: int, n_gpus: int, n_cpus: int) -> list[dict[str, Any]]:
@@ -845,23 +952,58 @@ def _init_worker(plans) -> None:
     torch.set_num_threads(plan["threads"])
 
 
-def _run_parallel(
-    todo: list[str], kwargs: dict, settings: Settings, workers: int, on_result: ResultCallback | None
-) -> None:
-    context = multiprocessing.get_context("spawn")
-    plans = context.Queue()
-    for plan in worker_plan(workers, torch.cuda.device_count(), os.cpu_count() or 1):
-        plans.put(plan)
-    with ProcessPoolExecutor(
-        workers, mp_context=context, initializer=_init_worker, initargs=(plans,)
-    ) as pool:
-        futures = {pool.submit(_run_safely, name, {**kwargs, "progress": False}): name for name in todo}
-        for future in as_completed(futures):
-            name = futures[future]
-            try:
-                record = future.result()
-            except Exception as err:  # the worker process itself died (e.g. out of memory)
-                log.error("%s: worker failed: %s", name, err)
-                record = error_record(name, settings, err)
-                save_json(result_path(kwargs["out_dir"], name), record)
-            _notify(on_result, name, record, False)
+# ======================================================================================== orchestration
+@dataclass
+class BenchmarkOutput:
+    records: list[dict]
+    csv: Path
+    markdown: Path
+    figures: list[Path]
+
+
+def run_benchmark(
+    spec: BenchmarkSpec,
+    out_dir: str | Path,
+    *,
+    executor: Executor | None = None,
+    progress: bool = False,
+    on_result: ResultCallback | None = None,
+) -> BenchmarkOutput:
+    """Run every dataset of ``spec`` as one task through ``executor``, then write the tables and figures.
+
+    Datasets already done are skipped; a record made with other settings stops the run before any work. A
+    failing dataset is logged and recorded as an error and the rest continue. ``executor`` defaults to
+    `LocalExecutor()`: one dataset after another in this process. ``progress``: training progress bars
+    (in this process only). ``on_result(name, record, skipped)`` is called as each dataset finishes (for a
+    progress display). The tables and figures are drawn from the stored records alone.
+    """
+    out_dir = Path(out_dir)
+    executor = executor or LocalExecutor()
+    todo = _pending(spec, out_dir, on_result)
+    for name, record in executor.map(todo, spec, out_dir, progress):
+        _notify(on_result, name, record, False)
+    csv_path, md_path = write_tables(out_dir)
+    figures = plot_figures(out_dir)
+    records = [read_record(out_dir, name) for name in spec.datasets]
+    return BenchmarkOutput([r for r in records if r is not None], csv_path, md_path, figures)
+
+
+def _pending(spec: BenchmarkSpec, out_dir: Path, on_result: ResultCallback | None) -> list[str]:
+    """Names still to run; finished ones are reported as skipped. Mismatched settings raise up front."""
+    todo = []
+    for name in spec.datasets:
+        record = read_record(out_dir, name)
+        if record is not None:
+            spec.check(record, result_path(out_dir, name))
+            if record.get("status") == "ok":
+                _notify(on_result, name, record, True)
+                continue
+        todo.append(name)
+    return todo
+
+
+def _notify(on_result: ResultCallback | None, name: str, record: dict, skipped: bool) -> None:
+    status = "skipped (done)" if skipped else record.get("status")
+    log.info("%s: %s", name, status)
+    if on_result is not None:
+        on_result(name, record, skipped)

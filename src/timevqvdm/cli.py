@@ -83,6 +83,11 @@ class Precision(str, Enum):
     bf16 = "bf16"
 
 
+class Executor(str, Enum):
+    local = "local"
+    ray = "ray"
+
+
 DatasetOpt = Annotated[
     str,
     typer.Option(
@@ -638,8 +643,24 @@ def benchmark(
     ] = "dev",
     preset: Annotated[str, typer.Option(help="Model preset: paper (thesis settings), quick, ...")] = "paper",
     runs: Annotated[int, typer.Option(min=1, help="Sampling + evaluation runs per dataset (thesis: 3).")] = 3,
+    executor: Annotated[
+        Executor,
+        typer.Option(
+            help="Where the datasets run: local (this machine) or ray (a Ray cluster, pip install "
+            "'timevqvdm[cluster]')."
+        ),
+    ] = Executor.local,
+    address: Annotated[
+        str | None,
+        typer.Option(help="--executor ray: the Ray cluster's address (default: start a local Ray instance)."),
+    ] = None,
     workers: Annotated[
-        int, typer.Option(min=1, help="Datasets in parallel processes (one GPU each when several).")
+        int,
+        typer.Option(
+            min=1,
+            help="Datasets at a time: local processes (one GPU each when several), or the CPUs of the "
+            "local Ray instance. Default 1: one after another in this process.",
+        ),
     ] = 1,
     seed: Annotated[int, typer.Option(min=0)] = 0,
     fcn_epochs: Annotated[int, typer.Option(min=1, help="FCN training epochs (thesis: 1000).")] = 1000,
@@ -662,16 +683,23 @@ def benchmark(
 ) -> None:
     """Train once per dataset, sample and evaluate RUNS times (paper: the thesis's settings; other presets:
     their own sampling defaults), and tabulate FID / IS / TSTR beside the noise floor and the published
-    figures (resumable)."""
+    figures (resumable). Each dataset is one task: by default they run one after another in this process."""
     from tqdm.auto import tqdm
 
-    from timevqvdm.benchmark import check_datasets, resolve_datasets, run_benchmark
+    from timevqvdm.benchmark import BenchmarkSpec, make_executor, resolve_datasets, run_benchmark
 
-    names = resolve_datasets(datasets)
-    check_datasets(names, ucr_root)  # a typo in --datasets stops here, before the bar and any training
+    # A typo in --datasets, an unknown preset or a missing Ray stop here, before the bar and any training.
+    spec = BenchmarkSpec(
+        resolve_datasets(datasets), preset=preset, runs=runs, seed=seed, fcn_epochs=fcn_epochs,
+        n_samples=n_samples, steps=steps, ucr_root=ucr_root, models_from=models_from,
+    )  # fmt: skip
+    try:
+        runner = make_executor(executor.value, workers=workers, address=address)
+    except ImportError as err:
+        _fail(str(err))
     _check_writable(out, folder=True)
     # tqdm, not rich: the trainer's own tqdm bars nest under this one while a dataset trains.
-    bar = tqdm(total=len(names), desc="datasets", unit="dataset", dynamic_ncols=True)
+    bar = tqdm(total=len(spec.datasets), desc="datasets", unit="dataset", dynamic_ncols=True)
 
     def on_result(name: str, record: dict, skipped: bool) -> None:
         ratio = (record.get("ratios") or {}).get("unconditional")
@@ -682,9 +710,8 @@ def benchmark(
 
     try:
         result = run_benchmark(
-            names, preset=preset, runs=runs, out_dir=out, workers=workers, seed=seed,
-            fcn_epochs=fcn_epochs, n_samples=n_samples, steps=steps, ucr_root=ucr_root,
-            progress=workers == 1, on_result=on_result, models_from=models_from,
+            spec, out, executor=runner, progress=executor is Executor.local and workers == 1,
+            on_result=on_result,
         )  # fmt: skip
     except ValueError as err:
         _fail(str(err))

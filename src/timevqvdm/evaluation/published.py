@@ -13,6 +13,11 @@ def _table() -> dict[str, dict[str, str]]:
     return {row["dataset"]: row for row in csv.DictReader(text.splitlines())}
 
 
+def published_names() -> list[str]:
+    """The UCR names of the published table, in its order (the 128 of ``timevqvdm benchmark --datasets all``)."""
+    return list(_table())
+
+
 def published_results(dataset: str) -> dict[str, float | str] | None:
     """The published row of a UCR dataset (numbers as floats), or None when the archive has no such name.
 
