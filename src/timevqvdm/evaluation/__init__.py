@@ -17,6 +17,7 @@ from timevqvdm.evaluation.field import (
     minmax_scale,
 )
 from timevqvdm.evaluation.gru_scores import gru_discriminative_score, predictive_score
+from timevqvdm.evaluation.lengths import ks_two_sample, length_check, wasserstein_1, zero_padding
 from timevqvdm.evaluation.memorisation import memorisation, nearest_distances
 from timevqvdm.evaluation.metrics import classification_accuracy, fid, inception_score
 from timevqvdm.evaluation.plots import (
@@ -49,6 +50,8 @@ __all__ = [
     "get_fcn",
     "gru_discriminative_score",
     "inception_score",
+    "ks_two_sample",
+    "length_check",
     "memorisation",
     "minmax_scale",
     "nearest_distances",
@@ -64,4 +67,6 @@ __all__ = [
     "train_fcn",
     "train_ts2vec",
     "ts2vec_features",
+    "wasserstein_1",
+    "zero_padding",
 ]
