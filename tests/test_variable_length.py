@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 
 import numpy as np
 import pytest
@@ -14,9 +15,11 @@ from timevqvdm.data import TimeSeriesDataset, load_dataset
 from timevqvdm.data.lengths import draw_lengths, lengths_by_class
 from timevqvdm.data.write import write_dataset
 from timevqvdm.diffusion import diffusion_loss
+from timevqvdm.evaluation import evaluate
 from timevqvdm.prior import build_prior
 from timevqvdm.tokenizer import build_tokenizer
 from timevqvdm.tokenizer.losses import reconstruction_loss
+from timevqvdm.validation import HeldOut, _novelty_score
 
 LENGTH = 48
 
@@ -113,14 +116,14 @@ def test_stage2_masked_latent_positions_get_zero_gradient():
     assert batch_loss.item() != pytest.approx(plain.item())
 
 
-def _two_lengths() -> TimeSeriesDataset:
+def _two_lengths(seed: int = 3, **stats) -> TimeSeriesDataset:
     """Class a: 8 series of length 20; class b: 8 of length 30 (padded to 30)."""
-    rng = np.random.default_rng(3)
+    rng = np.random.default_rng(seed)
     t = np.arange(30)
     X = np.sin(0.3 * t + rng.uniform(0, 3, size=(16, 1))) + 0.1 * rng.normal(size=(16, 30))
     y = np.repeat(["a", "b"], 8)
     X[y == "a", 20:] = np.nan
-    return TimeSeriesDataset.from_arrays(X, y)
+    return TimeSeriesDataset.from_arrays(X, y, **stats)
 
 
 @pytest.fixture(scope="module")
@@ -190,3 +193,70 @@ def test_a_variable_length_multichannel_dataset_fits_and_samples():
     assert out.X.shape == (9, 12, data.length) and out.mask is not None
     for k in range(9):
         assert out.mask[k].sum() in model.data_info.lengths[k]
+
+
+def test_evaluate_reports_the_length_check_of_a_variable_length_model(two_lengths_model, tmp_path):
+    train = _two_lengths()
+    test = _two_lengths(seed=4, stats=train.stats, classes=train.classes)
+    result = evaluate(
+        two_lengths_model,
+        train,
+        test=test,
+        n_samples=16,
+        fcn_epochs=2,
+        steps=1,
+        tstr=False,
+        cache_dir=tmp_path,
+    )
+    json.dumps(result)
+    for mode in ("unconditional", "conditional"):
+        lengths = result[mode]["lengths"]
+        assert lengths["n_real"] == 16 and lengths["n_synthetic"] == 16
+        assert 0.0 <= lengths["ks_statistic"] <= 1.0 and 0.0 <= lengths["ks_p_value"] <= 1.0
+    # the length model draws each class's training lengths: per class the distributions are equal
+    per_class = result["conditional"]["lengths"]["per_class"]
+    assert {name: v["ks_statistic"] for name, v in per_class.items()} == {"a": 0.0, "b": 0.0}
+    assert "per_class" not in result["unconditional"]["lengths"]
+    assert result["reference"]["lengths_test"]["ks_statistic"] == 0.0  # the test split's lengths: the same
+    assert result["memorisation"]["n_synthetic"] == 16 and result["conditional"]["fid"] >= 0.0
+
+
+def test_the_novelty_check_draws_lengths_and_ignores_padding():
+    """Samples that copy training series on their observed steps are copies, whatever their tails hold."""
+    rng = np.random.default_rng(0)
+    length, n = 30, 24
+    mask_train = np.arange(length)[None, :] < 20  # every training series has length 20
+    x_train = (rng.normal(size=(n, 1, length)) * mask_train[:, None]).astype(np.float32)
+    mask_val = np.arange(length)[None, :] < rng.integers(15, 31, size=(12, 1))
+    x_val = (rng.normal(size=(12, 1, length)) * mask_val[:, None]).astype(np.float32)
+
+    def draw_copies(count, y, seed):  # training series, and junk where the length model pads
+        x = x_train[np.arange(count) % n].copy()
+        x[..., 20:] = 50.0 * rng.normal(size=x[..., 20:].shape)
+        return x
+
+    def held_out(**padding):
+        return HeldOut(torch.zeros(12, 2, 4), None, None, x_train, x_val, np.array([]), **padding)
+
+    padding = {
+        "mask_train": np.broadcast_to(mask_train, (n, length)),
+        "mask_val": mask_val,
+        "lengths": [[20] * n],
+    }
+    score = _novelty_score(held_out(**padding), draw_copies, 16, seed=0)(0)
+    assert score["copy_share"] == 1.0
+    assert (
+        _novelty_score(held_out(), draw_copies, 16, seed=0)(0)["copy_share"] == 0.0
+    )  # junk hides the copies
+
+
+def test_a_stored_sample_set_keeps_its_mask(two_lengths_model, tmp_path):
+    """The benchmark's resumable sample store reads a variable-length set back with its mask."""
+    from timevqvdm import benchmark
+
+    sampler = benchmark._TimedSampler(two_lengths_model, store=tmp_path)
+    first = sampler.sample(6, ["a", "b"] * 3, steps=1, seed=0)
+    again = sampler.sample(6, ["a", "b"] * 3, steps=1, seed=0)
+    assert sampler.calls[1]["from_store"] and first.mask is not None
+    np.testing.assert_array_equal(again.mask, first.mask)
+    np.testing.assert_array_equal(again.X, first.X)

@@ -431,7 +431,9 @@ class _TimedSampler:
     def _write(self, path: Path, samples: TimeSeriesDataset, seconds: float) -> None:
         buffer = io.BytesIO()
         y = np.asarray([] if samples.y is None else samples.y, dtype=np.int64)
-        np.savez(buffer, X=samples.X, y=y, labelled=samples.y is not None, seconds=seconds)
+        # Variable-length sets keep their mask; an empty one stands for None.
+        mask = np.zeros((0, 0), dtype=bool) if samples.mask is None else samples.mask
+        np.savez(buffer, X=samples.X, y=y, labelled=samples.y is not None, seconds=seconds, mask=mask)
         path.parent.mkdir(parents=True, exist_ok=True)
         atomic_write_bytes(path, buffer.getvalue())
 
@@ -440,6 +442,7 @@ class _TimedSampler:
             with np.load(path, allow_pickle=False) as stored:
                 x, y, labelled = stored["X"], stored["y"], bool(stored["labelled"])
                 seconds = float(stored["seconds"])
+                mask = stored["mask"] if len(stored.get("mask", ())) else None
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as err:
             raise ValueError(
                 f"{path}: unreadable stored sample set ({err}); delete it to sample again"
@@ -447,7 +450,7 @@ class _TimedSampler:
         info = self.model.data_info
         samples = TimeSeriesDataset(
             X=x, y=y if labelled else None, classes=list(info.classes), name=f"{info.name} (synthetic)",
-            mask=None, mean=0.0, std=1.0,
+            mask=mask, mean=0.0, std=1.0,
         )  # fmt: skip
         return samples, seconds
 

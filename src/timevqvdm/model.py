@@ -389,8 +389,17 @@ class TimeVQVDM:
             return (x_lf + x_hf).cpu().numpy()
 
         masks = self._latent_masks(val_part)
-        lf = HeldOut(z0_lf, y_val, None, lf_train.numpy(), lf_val.numpy(), counts, masks["lf"].get("mask"))
-        hf = HeldOut(z0_hf, y_val, z0_lf, train_part.X, val_part.X, counts, masks["hf"].get("mask"))
+        padding = {
+            "mask_train": train_part.mask,
+            "mask_val": val_part.mask,
+            "lengths": lengths_by_class(train_part),
+        }
+        lf = HeldOut(
+            z0_lf, y_val, None, lf_train.numpy(), lf_val.numpy(), counts, masks["lf"].get("mask"), **padding
+        )
+        hf = HeldOut(
+            z0_hf, y_val, z0_lf, train_part.X, val_part.X, counts, masks["hf"].get("mask"), **padding
+        )
         return {
             "lf": prior_monitor(self.prior_lf, lf, draw_lf, cfg.validation, seed=cfg.seed),
             "hf": prior_monitor(self.prior_hf, hf, draw_both, cfg.validation, seed=cfg.seed + 1),

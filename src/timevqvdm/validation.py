@@ -5,7 +5,9 @@ loss on the held-out latents at fixed (t, noise) draws and by a novelty check on
 copy share (`evaluation.memorisation`, the held-out part standing in for the real unseen series) and their
 FID to the held-out part and to the training part in the features of a random FCN (internally comparable
 across steps; not the protocol's trained FCN). The LF prior is checked on LF-band series (the HF prior is not
-trained yet), the HF prior on whole series drawn from both priors.
+trained yet), the HF prior on whole series drawn from both priors. On variable-length data the novelty
+samples get lengths from the length model (drawn per class from the training part's lengths, as `sample`
+does) and every set's padded steps are 0 before the FCN and the distances see them (`evaluation.lengths`).
 
 This module wires both stages, as `model.py` does; the stage packages know nothing of it.
 """
@@ -20,10 +22,12 @@ import torch
 from torch import Tensor
 
 from timevqvdm.config import SamplingConfig, ValidationConfig
+from timevqvdm.data.lengths import draw_lengths, length_mask
 from timevqvdm.data.split import proportional_labels
 from timevqvdm.diffusion import denoising_error, quasi_uniform_times
 from timevqvdm.diffusion.noise import gaussian
 from timevqvdm.evaluation.fcn import fcn_outputs
+from timevqvdm.evaluation.lengths import zero_padding
 from timevqvdm.evaluation.memorisation import COPY_QUANTILE, honest_copy_share, memorisation
 from timevqvdm.evaluation.metrics import fid
 from timevqvdm.evaluation.protocol import random_feature_fcn
@@ -54,7 +58,10 @@ class HeldOut:
     W') the HF prior's scaled LF latents, else None; x_train, x_val : (n, C, L) series in normalised units
     of what this prior's samples decode to (the LF band for the LF prior, whole series for the HF prior);
     class_counts : training-part class counts (empty when unlabelled), the labels novelty samples follow;
-    mask : (n_val, W) the latent positions that count in the denoising loss (variable-length data), else None.
+    mask : (n_val, W) the latent positions that count in the denoising loss (variable-length data), else None;
+    mask_train, mask_val : (n, L) the observed steps of x_train and x_val, else None; lengths : the training
+    part's lengths per class (`data.lengths.lengths_by_class`), which the novelty samples draw theirs from,
+    else None.
     """
 
     z0: Tensor
@@ -64,6 +71,9 @@ class HeldOut:
     x_val: np.ndarray
     class_counts: np.ndarray
     mask: Tensor | None = None
+    mask_train: np.ndarray | None = None
+    mask_val: np.ndarray | None = None
+    lengths: list[list[int]] | None = None
 
 
 def prior_monitor(
@@ -148,16 +158,22 @@ def _novelty_score(
 ) -> Callable[[int], dict[str, float]]:
     """Copy share and FIDs of ``n_samples`` fresh series (seeded from the step, so a resumed run redraws the
     same ones)."""
-    fcn = random_feature_fcn(held_out.x_train, seed=seed)
-    feats_train, _ = fcn_outputs(fcn, held_out.x_train)
-    feats_val, _ = fcn_outputs(fcn, held_out.x_val)
-    labels = None
-    if len(held_out.class_counts):
-        labels = torch.from_numpy(proportional_labels(n_samples, held_out.class_counts))
+    x_train = zero_padding(held_out.x_train, held_out.mask_train)
+    x_val = zero_padding(held_out.x_val, held_out.mask_val)
+    fcn = random_feature_fcn(x_train, seed=seed)
+    feats_train, _ = fcn_outputs(fcn, x_train)
+    feats_val, _ = fcn_outputs(fcn, x_val)
+    y = proportional_labels(n_samples, held_out.class_counts) if len(held_out.class_counts) else None
+    labels = None if y is None else torch.from_numpy(y)
 
     def score(step: int) -> dict[str, float]:
-        x = draw_series(n_samples, labels, seed * 1_000_003 + step)
-        copies = memorisation(x, held_out.x_train, held_out.x_val)
+        sample_seed = seed * 1_000_003 + step
+        x = draw_series(n_samples, labels, sample_seed)
+        if held_out.lengths is not None:
+            x = zero_padding(
+                x, length_mask(draw_lengths(held_out.lengths, y, n_samples, sample_seed), x.shape[-1])
+            )
+        copies = memorisation(x, x_train, x_val)
         feats, _ = fcn_outputs(fcn, x)
         return {
             "copy_share": copies["copy_share"],

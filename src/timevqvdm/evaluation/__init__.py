@@ -17,6 +17,7 @@ from timevqvdm.evaluation.field import (
     minmax_scale,
 )
 from timevqvdm.evaluation.gru_scores import gru_discriminative_score, predictive_score
+from timevqvdm.evaluation.lengths import ks_two_sample, length_check, wasserstein_1, zero_padding
 from timevqvdm.evaluation.memorisation import honest_copy_share, memorisation, nearest_distances
 from timevqvdm.evaluation.metrics import classification_accuracy, fid, inception_score
 from timevqvdm.evaluation.plots import (
@@ -50,6 +51,8 @@ __all__ = [
     "gru_discriminative_score",
     "honest_copy_share",
     "inception_score",
+    "ks_two_sample",
+    "length_check",
     "memorisation",
     "minmax_scale",
     "nearest_distances",
@@ -65,4 +68,6 @@ __all__ = [
     "train_fcn",
     "train_ts2vec",
     "ts2vec_features",
+    "wasserstein_1",
+    "zero_padding",
 ]

@@ -3,12 +3,20 @@
 A generator that memorises produces series much closer to some training series than real unseen series
 are. The real test split is the yardstick: its own nearest-train distances say how close an honest new
 series typically gets to the training set.
+
+Variable length: series are compared at the full padded length with their padded steps at 0 (normalised
+units, the training mean) in every set (`lengths.zero_padding`; pass the masks, or zero the padding first as
+`evaluate` does). Two series of equal length are compared over their observed steps; of different lengths,
+the longer one's extra steps add their distance from the mean. The padding itself then holds the same value
+for real and synthetic series; a copy of a training series with its length has distance 0.
 """
 
 from __future__ import annotations
 
 import numpy as np
 import torch
+
+from timevqvdm.evaluation.lengths import zero_padding
 
 COPY_QUANTILE = 0.05  # a synthetic series closer to train than 95% of real test series counts as a copy
 
@@ -80,7 +88,14 @@ def _flat(x: np.ndarray) -> np.ndarray:
 
 
 def memorisation(
-    synthetic: np.ndarray, train: np.ndarray, test: np.ndarray, *, quantile: float = COPY_QUANTILE
+    synthetic: np.ndarray,
+    train: np.ndarray,
+    test: np.ndarray,
+    *,
+    quantile: float = COPY_QUANTILE,
+    mask_synthetic: np.ndarray | None = None,
+    mask_train: np.ndarray | None = None,
+    mask_test: np.ndarray | None = None,
 ) -> dict[str, float | bool | int]:
     """Nearest-neighbour memorisation figures for synthetic series, with the real test split as reference.
 
@@ -96,6 +111,8 @@ def memorisation(
         Real splits, in the same units as ``synthetic``.
     quantile : float
         Quantile of real test nearest-train distances used as copy threshold.
+    mask_synthetic, mask_train, mask_test : np.ndarray of bool, shape (n, L), optional
+        True on observed steps of variable-length series; padded steps are set to 0 before any distance.
 
     Returns
     -------
@@ -107,6 +124,8 @@ def memorisation(
         ``quantile`` by construction), and ``honest_copy_share``: what an honest generator is expected to
         score against this many test series (`honest_copy_share`).
     """
+    synthetic = zero_padding(np.asarray(synthetic), mask_synthetic)
+    train, test = zero_padding(np.asarray(train), mask_train), zero_padding(np.asarray(test), mask_test)
     test_d_train = nearest_distances(test, train)
     test_d_test = nearest_distances(test, test, exclude_self=True)
     threshold = float(np.quantile(test_d_train, quantile))

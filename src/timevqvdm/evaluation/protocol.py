@@ -11,11 +11,17 @@
 
 Units: the FCN sees series in the training split's normalised units. Datasets are converted with their own
 ``to_original_units`` and then normalised with the training statistics; plain arrays are taken to be in
-original units.
+original units (a trailing ``NaN`` ends a shorter series, the UCR convention).
+
+Variable length: every set's padded steps are set to 0 in those units (`lengths.zero_padding`), for real and
+synthetic series alike, before the FCN, the memorisation distances and the distribution checks see them;
+padding then carries nothing about being real or synthetic. The lengths themselves are compared by the
+length check (`lengths.length_check`: KS test and Wasserstein-1 against the training lengths).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -31,6 +37,7 @@ from timevqvdm.evaluation.distribution import (
     power_spectrum_distance,
 )
 from timevqvdm.evaluation.fcn import FCN, FCNConfig, data_hash, fcn_outputs, get_fcn, train_fcn
+from timevqvdm.evaluation.lengths import length_check, series_lengths, zero_padding
 from timevqvdm.evaluation.memorisation import memorisation
 from timevqvdm.evaluation.metrics import classification_accuracy, fid, inception_score
 from timevqvdm.evaluation.plots import plot_feature_pca, plot_real_vs_synthetic
@@ -127,15 +134,24 @@ def resolve_splits(
     dataset: str | Path | TimeSeriesDataset | tuple[TimeSeriesDataset, TimeSeriesDataset],
     test: TimeSeriesDataset | None = None,
 ) -> tuple[TimeSeriesDataset, TimeSeriesDataset]:
-    """(train, test) from a source name/path, a (train, test) pair, or a training split plus ``test``."""
+    """(train, test) from a source name/path, a (train, test) pair, or a training split plus ``test``; their
+    padding is exactly 0 (loaders store that; a hand-built dataset may hold anything there)."""
     if isinstance(dataset, (str, Path)):
         train = load_dataset(dataset, split="train")
-        return train, test if test is not None else load_dataset(dataset, split="test")
-    if isinstance(dataset, tuple):
-        return dataset
-    if test is None:
+        test = test if test is not None else load_dataset(dataset, split="test")
+    elif isinstance(dataset, tuple):
+        train, test = dataset
+    elif test is None:
         raise ValueError(f"{dataset.name}: pass the real test split as `test=` (the FID reference)")
-    return dataset, test
+    else:
+        train = dataset
+    return _zero_padded(train), _zero_padded(test)
+
+
+def _zero_padded(ds: TimeSeriesDataset) -> TimeSeriesDataset:
+    if ds.mask is None:
+        return ds
+    return dataclasses.replace(ds, X=zero_padding(ds.X, ds.mask))
 
 
 class _Reference:
@@ -147,7 +163,9 @@ class _Reference:
         self.x_train = _in_train_units(train, train)
         # Generated series have the training length; a longer padded test split is cut to it.
         self.x_test = _fit_length(_in_train_units(test, train), train.length)
-        self.feats_ref, _ = fcn_outputs(fcn, stft_round_trip(self.x_test, **ROUND_TRIP))
+        self.mask_test = _fit_mask(test, train.length)
+        round_trip = zero_padding(stft_round_trip(self.x_test, **ROUND_TRIP), self.mask_test)
+        self.feats_ref, _ = fcn_outputs(fcn, round_trip)
         self.feats_train, _ = fcn_outputs(fcn, self.x_train)
         _, self.probs_test = fcn_outputs(fcn, self.x_test)
 
@@ -169,7 +187,21 @@ class _Reference:
             is_mean, is_std = inception_score(self.probs_test, _splits(len(self.probs_test)), seed=self.seed)
             result["trtr_accuracy"] = classification_accuracy(self.probs_test, self.test.y)
             result["test_is"], result["test_is_std"] = is_mean, is_std
+        if self.variable_length:
+            # The real test split against the training lengths (uncut): what real data scores.
+            test_lengths = series_lengths(self.test.mask, self.test.n_series, self.test.length)
+            result["lengths_test"] = self.length_check(test_lengths, self.test.y)
         return result
+
+    @property
+    def variable_length(self) -> bool:
+        return self.train.mask is not None or self.test.mask is not None
+
+    def length_check(self, lengths: np.ndarray, y: np.ndarray | None) -> dict[str, Any]:
+        """Lengths ``(n,)`` (and classes, training order) against the training lengths."""
+        train = self.train
+        real = series_lengths(train.mask, train.n_series, train.length)
+        return length_check(real, lengths, real_y=train.y, synthetic_y=y, classes=train.classes)
 
     def score(self, x: np.ndarray) -> dict[str, float]:
         """FID against the reference, FID against the training split and IS of one sample set in training
@@ -248,7 +280,8 @@ def evaluate(
         sampled ``runs`` times (unconditionally and, for labelled data with ``conditional``, class-
         conditionally in training proportions). A dataset or array is scored once; labelled samples
         (``y`` of a dataset, matched to the training classes by name, or ``labels`` for an array) are
-        scored as conditional samples, else as unconditional. Arrays are in original units.
+        scored as conditional samples, else as unconditional. Arrays are in original units, a trailing
+        ``NaN`` ending a shorter series; a dataset's ``mask`` marks its padding.
     dataset : str, Path, TimeSeriesDataset or (train, test)
         The real data, as for `noise_floor`.
     test : TimeSeriesDataset, optional
@@ -289,6 +322,11 @@ def evaluate(
         to choose settings by since it never looks at the test split; it rewards copying, so read it beside
         ``memorisation``; conditional adds ``tstr_accuracy``, ``trtr_accuracy``, ``n_tstr``), ``memorisation`` and ``distribution``
         (``acf_distance``, ``power_spectrum_distance``, ``discriminative_score``) on the first sample set.
+        Variable-length data (a mask on either real split or on the samples) adds ``lengths`` to each mode:
+        the first run's lengths against the training lengths (`lengths.length_check`: ``ks_statistic``,
+        ``ks_p_value``, ``wasserstein``, and ``per_class`` for conditional sets), and
+        ``reference["lengths_test"]``, the real test split's figures, the yardstick. Padded steps are 0
+        in every set before any score sees them.
     """
     train, test_split = resolve_splits(dataset, test)
     fcn = feature_model(train, epochs=fcn_epochs, cache_dir=cache_dir, seed=seed, progress=progress)
@@ -317,11 +355,11 @@ def evaluate(
         result["conditional"].update(
             _cas(ref, *sets["conditional"]["tstr_set"], fcn_epochs, seed, tstr, progress, work_dir)
         )
-    first = next(iter(sets.values()))["runs"][0][0]
+    first, _, first_mask = next(iter(sets.values()))["runs"][0]
     result["memorisation"] = memorisation(first, ref.x_train, ref.x_test)
     result["distribution"] = _distribution(ref.x_test, first, seed)
     if plot_dir is not None:
-        result["plots"] = _plots(ref, first, Path(plot_dir))
+        result["plots"] = _plots(ref, first, first_mask, Path(plot_dir))
     return result
 
 
@@ -346,48 +384,57 @@ def _draw(
     n_tstr = max(MIN_TSTR_SAMPLES, ref.train.n_series) if tstr else 0
     for r in range(runs):
         log.info("evaluation run %d/%d: sampling %d series", r + 1, runs, n)
-        x, _ = _from_dataset(model.sample(n, None, seed=seed + r, **uncond), ref.train)
-        sets["unconditional"]["runs"].append((x, None))
+        x, _, mask = _from_dataset(model.sample(n, None, seed=seed + r, **uncond), ref.train)
+        sets["unconditional"]["runs"].append((x, None, mask))
         if not do_cond:
             continue
         # The first run's conditional draw also feeds TSTR, so it holds max(n, n_tstr) series; FID and IS
         # use a random n of them (a random subset keeps the class proportions in expectation).
         size = max(n, n_tstr) if r == 0 else n
-        x, y = _from_dataset(model.sample(size, "proportional", seed=seed + r, **cond), ref.train)
+        x, y, mask = _from_dataset(model.sample(size, "proportional", seed=seed + r, **cond), ref.train)
         if r == 0:
             sets["conditional"]["tstr_set"] = (x, y)
         keep = np.random.default_rng(seed + r).permutation(size)[:n]
-        sets["conditional"]["runs"].append((x[keep], y[keep]))
+        sets["conditional"]["runs"].append((x[keep], y[keep], None if mask is None else mask[keep]))
     return sets
 
 
 def _given(samples: Any, labels: np.ndarray | None, train: TimeSeriesDataset) -> dict:
     """Wrap given samples as one run, conditional when they carry labels."""
     if isinstance(samples, TimeSeriesDataset):
-        x, y = _from_dataset(samples, train)
+        x, y, mask = _from_dataset(samples, train)
     else:
-        x = _as_series(train.normalise(np.asarray(samples, dtype=np.float64)))
+        # Original units; a trailing NaN ends a shorter series (the data layer's reading of arrays).
+        given = TimeSeriesDataset.from_arrays(samples, name="samples", stats=train.stats)
+        x, _, mask = _from_dataset(given, train)
         y = None if labels is None else np.asarray(labels, dtype=np.int64)
     if y is not None and train.y is not None:
-        return {"conditional": {"runs": [(x, y)], "tstr_set": (x, y)}}
-    return {"unconditional": {"runs": [(x, None)]}}
+        return {"conditional": {"runs": [(x, y, mask)], "tstr_set": (x, y)}}
+    return {"unconditional": {"runs": [(x, None, mask)]}}
 
 
-def _from_dataset(ds: TimeSeriesDataset, train: TimeSeriesDataset) -> tuple[np.ndarray, np.ndarray | None]:
-    """Series in training units and labels re-encoded in the training class order (matched by name)."""
-    x = _in_train_units(ds, train)
+def _from_dataset(
+    ds: TimeSeriesDataset, train: TimeSeriesDataset
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+    """Series in training units (padding 0) at the training length, labels re-encoded in the training class
+    order (matched by name), and the mask. A set read back from a file is as long as its longest series,
+    which can be shorter than the training length: it is padded (or cut) as the test split is."""
+    x, mask = _fit_length(_in_train_units(ds, train), train.length), _fit_mask(ds, train.length)
     if ds.y is None or train.y is None:
-        return x, None
+        return x, None, mask
     index = {name: i for i, name in enumerate(train.classes)}
     unknown = sorted(set(ds.classes) - set(index))
     if unknown:
         raise ValueError(f"{ds.name}: classes {unknown} are not classes of {train.name} {train.classes}")
     recode = np.array([index[name] for name in ds.classes], dtype=np.int64)
-    return x, recode[ds.y]
+    return x, recode[ds.y], mask
 
 
 def _in_train_units(ds: TimeSeriesDataset, train: TimeSeriesDataset) -> np.ndarray:
-    return _as_series(train.normalise(ds.to_original_units(ds.X.astype(np.float64))))
+    """``ds`` (n, C, L) in the training split's normalised units, its padded steps exactly 0 there: a
+    sample's padding (0 in original units) and a loaded split's (its own mean) become the same value."""
+    x = _as_series(train.normalise(ds.to_original_units(ds.X.astype(np.float64))))
+    return zero_padding(x, ds.mask)
 
 
 def _fit_length(x: np.ndarray, length: int) -> np.ndarray:
@@ -397,13 +444,24 @@ def _fit_length(x: np.ndarray, length: int) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (0, length - x.shape[-1])))
 
 
+def _fit_mask(ds: TimeSeriesDataset, length: int) -> np.ndarray | None:
+    """The mask (n, length) of ``ds`` cut or padded to ``length`` as `_fit_length` does; None when every
+    series then fills ``length``."""
+    observed = np.ones((ds.n_series, ds.length), dtype=bool) if ds.mask is None else ds.mask
+    if ds.length >= length:
+        fitted = observed[:, :length]
+    else:
+        fitted = np.pad(observed, ((0, 0), (0, length - ds.length)))
+    return None if fitted.all() else fitted
+
+
 def _as_series(x: np.ndarray) -> np.ndarray:
     x = np.asarray(x, dtype=np.float32)
     return x[:, None, :] if x.ndim == 2 else x
 
 
-def _summarise(ref: _Reference, runs: Sequence[tuple[np.ndarray, Any]], sampling: dict | None) -> dict:
-    scores = [ref.score(x) for x, _ in runs]
+def _summarise(ref: _Reference, runs: Sequence[tuple[np.ndarray, Any, Any]], sampling: dict | None) -> dict:
+    scores = [ref.score(x) for x, *_ in runs]
     summary: dict[str, Any] = {"n": len(runs[0][0])}
     for key in ("fid", "fid_train", "is"):
         values = [s[key] for s in scores if key in s]
@@ -412,6 +470,9 @@ def _summarise(ref: _Reference, runs: Sequence[tuple[np.ndarray, Any]], sampling
             summary[f"{key}_runs"] = values
     if sampling is not None:
         summary["sampling"] = sampling
+    x, y, mask = runs[0]
+    if ref.variable_length or mask is not None:
+        summary["lengths"] = ref.length_check(series_lengths(mask, len(x), x.shape[-1]), y)
     return summary
 
 
@@ -452,15 +513,20 @@ def _distribution(real: np.ndarray, synthetic: np.ndarray, seed: int) -> dict[st
     }
 
 
-def _plots(ref: _Reference, synthetic: np.ndarray, folder: Path) -> list[str]:
-    real = ref.train.to_original_units(ref.x_test)
-    syn = ref.train.to_original_units(synthetic)
+def _plots(ref: _Reference, synthetic: np.ndarray, mask: np.ndarray | None, folder: Path) -> list[str]:
+    # NaN on padding: a run chart's line ends with its series.
+    real = _nan_padding(ref.train.to_original_units(ref.x_test), ref.mask_test)
+    syn = _nan_padding(ref.train.to_original_units(synthetic), mask)
     feats, _ = fcn_outputs(ref.fcn, synthetic)
     paths = [
         plot_real_vs_synthetic(real, syn, folder / "real_vs_synthetic.png"),
         plot_feature_pca(ref.feats_ref, feats, folder / "feature_pca.png"),
     ]
     return [str(p) for p in paths]
+
+
+def _nan_padding(x: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    return x if mask is None else np.where(mask[:, None, :], x, np.nan)
 
 
 def _splits(n: int) -> int:
