@@ -13,7 +13,20 @@ import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "timevqvdm"
 STAGE_PACKAGES = ("data", "frequency", "tokenizer", "prior", "diffusion", "training", "evaluation")
-UPPER_MODULES = ("config", "model", "benchmark", "cli", "validation")
+UPPER_MODULES = (
+    "config",
+    "model",
+    "benchmark",
+    "cli",
+    "validation",
+    # the facade's modules
+    "fitting",
+    "generate",
+    "persistence",
+    "inference",
+    "sample_labels",
+    "data_info",
+)
 # `timevqvdm/__init__.py` hands these out lazily from `config` and `model`.
 UPPER_ATTRIBUTES = ("TimeVQVDM", "TimeVQVDMConfig", "get_preset")
 

@@ -8,7 +8,7 @@ import pytest
 from timevqvdm import TimeVQVDM
 from timevqvdm.config import get_preset
 from timevqvdm.data import load_dataset
-from timevqvdm.model import proportional_labels
+from timevqvdm.model import SampledBands, proportional_labels
 from timevqvdm.training import CheckpointError
 
 
@@ -91,6 +91,32 @@ def test_each_mode_samples_with_its_presets_defaults(fitted, monkeypatch, preset
     assert _sampler_settings(fitted, monkeypatch, labels=0) == conditional
     assert _sampler_settings(fitted, monkeypatch, labels=0, steps=5, guidance=2.0) == (5, 2.0)
     assert _sampler_settings(fitted, monkeypatch, labels=None, steps=5) == (5, unconditional[1])
+
+
+def test_sample_refuses_an_unknown_or_invalid_override_before_any_step(fitted, monkeypatch):
+    monkeypatch.setattr(fitted.prior_lf, "sample", _must_not_sample)
+    with pytest.raises(TypeError, match="unknown sampling setting 'stepz'"):
+        fitted.sample(2, stepz=3)
+    with pytest.raises(ValueError, match="steps must be an int >= 1, got 0"):
+        fitted.sample(2, labels=0, steps=0)
+    with pytest.raises(ValueError, match=r"guidance must be a finite number >= 0, got -1\.0"):
+        fitted.sample(2, guidance=-1.0)
+    with pytest.raises(TypeError, match="return_bands must be a bool, got 'yes'"):
+        fitted.sample(2, return_bands="yes")
+
+
+def _must_not_sample(*args, **kwargs):
+    raise AssertionError("sampled despite a bad setting")
+
+
+def test_return_bands_gives_the_samples_and_their_two_bands(fitted):
+    bands = fitted.sample(5, labels="proportional", steps=2, seed=4, return_bands=True)
+    assert isinstance(bands, SampledBands)
+    plain = fitted.sample(5, labels="proportional", steps=2, seed=4)
+    np.testing.assert_array_equal(bands.samples.X, plain.X)
+    np.testing.assert_array_equal(bands.samples.y, plain.y)
+    assert bands.lf.shape == bands.hf.shape == plain.X.shape
+    np.testing.assert_allclose(bands.lf + bands.hf, plain.X, rtol=1e-5, atol=1e-4)
 
 
 def test_proportional_labels_follow_counts():

@@ -373,7 +373,9 @@ def sample(
     ] = None,
     sampler: Annotated[Sampler | None, typer.Option(help="ancestral (Algorithm 3) or ddim.")] = None,
     seed: Annotated[int | None, typer.Option(min=0, help="Fix the samples (same device).")] = None,
-    precision: Annotated[Precision, typer.Option(help="U-Net precision.")] = Precision.fp32,
+    precision: Annotated[
+        Precision | None, typer.Option(help="U-Net precision (default: the model's preset, 32).")
+    ] = None,
     batch_size: Annotated[int | None, typer.Option(min=1)] = None,
     unconditional: Annotated[
         Unconditional | None,
@@ -398,11 +400,13 @@ def sample(
     # Before sampling, which may take minutes: a format that cannot hold the result fails now.
     _check_sample_format(out)
     labels = "proportional" if proportional else (label if label is not None else label_index)
-    result = model.sample(
-        n, labels, steps=steps, guidance=guidance, rescale=rescale, t_max=t_max,
-        sampler=sampler.value if sampler else None, seed=seed, precision=precision.value, batch_size=batch_size,
-        unconditional=unconditional.value if unconditional else None,
-    )  # fmt: skip
+    overrides = {
+        "steps": steps, "guidance": guidance, "rescale": rescale, "t_max": t_max, "batch_size": batch_size,
+        "sampler": sampler.value if sampler else None, "precision": precision.value if precision else None,
+        "unconditional": unconditional.value if unconditional else None,
+    }  # fmt: skip
+    # An option left out keeps the model's own setting.
+    result = model.sample(n, labels, seed=seed, **{k: v for k, v in overrides.items() if v is not None})
     write_samples(result, out)
     console.print(f"wrote {n} series to [bold]{escape(str(out))}[/]", soft_wrap=True)
 
@@ -580,9 +584,9 @@ def plot(
     synthetic = model.sample(n, None, seed=seed, return_bands=True)
     out.mkdir(parents=True, exist_ok=True)
     real_x = real.to_original_units(real.X)
-    plot_real_vs_synthetic(real_x, synthetic.X, series_png, n=n)
+    plot_real_vs_synthetic(real_x, synthetic.samples.X, series_png, n=n)
     real_lf, real_hf = model.split_bands(real_x)  # the data's own parts
-    plot_decomposition(real_lf, real_hf, synthetic.X_lf, synthetic.X_hf, bands_png)
+    plot_decomposition(real_lf, real_hf, synthetic.lf, synthetic.hf, bands_png)
     written = [series_png, bands_png]
     if model.config.validation.enabled:
         threshold = model.config.validation.copy_threshold

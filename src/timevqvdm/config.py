@@ -11,9 +11,13 @@ as JSON, so loading needs no flags.
 from __future__ import annotations
 
 import dataclasses
+import math
+import numbers
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from timevqvdm.diffusion import SAMPLERS
 from timevqvdm.frequency import FrequencyConfig
 from timevqvdm.prior import PriorConfig
 from timevqvdm.tokenizer import TokenizerConfig
@@ -22,6 +26,7 @@ from timevqvdm.training import TrainConfig
 __all__ = [
     "DEFAULT_PRESET",
     "PRESETS",
+    "SAMPLING_RULES",
     "FrequencyConfig",
     "PriorConfig",
     "SamplingConfig",
@@ -71,12 +76,55 @@ class ValidationConfig:
     refit: bool = False
 
 
-@dataclass
+UNCONDITIONAL_MODES = ("null", "class_prior")
+# "32" (and its aliases): float32; "bf16" (and "bf16-mixed"): autocast of the U-Net forward passes.
+SAMPLING_PRECISIONS = ("32", "fp32", "32-true", "bf16", "bf16-mixed")
+
+Rule = tuple[str, Callable[[Any], bool]]  # (what a valid value is, the check)
+
+
+# numbers' ABCs take NumPy's scalars too; a bool is not a count or a weight.
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _one_of(options: tuple[str, ...]) -> Rule:
+    return f"one of {options}", lambda v: isinstance(v, str) and v in options
+
+
+def _or_none(rule: Rule) -> Rule:
+    return f"None or {rule[0]}", lambda v: v is None or rule[1](v)
+
+
+_POSITIVE_INT: Rule = ("an int >= 1", lambda v: _is_int(v) and v >= 1)
+_GUIDANCE: Rule = ("a finite number >= 0", lambda v: _is_number(v) and v >= 0)
+# One rule per SamplingConfig field, checked whenever one is made (a preset, a loaded model, a `replace`).
+SAMPLING_RULES: dict[str, Rule] = {
+    "steps": _POSITIVE_INT,
+    "guidance": _GUIDANCE,
+    "rescale": ("a number in [0, 1]", lambda v: _is_number(v) and 0 <= v <= 1),
+    "t_max": ("a number in (0, 1]", lambda v: _is_number(v) and 0 < v <= 1),
+    "sampler": _one_of(tuple(SAMPLERS)),
+    "batch_size": _POSITIVE_INT,
+    "precision": _one_of(SAMPLING_PRECISIONS),
+    "unconditional": _one_of(UNCONDITIONAL_MODES),
+    "conditional_steps": _or_none(_POSITIVE_INT),
+    "conditional_guidance": _or_none(_GUIDANCE),
+}
+
+
+@dataclass(frozen=True)
 class SamplingConfig:
-    """Defaults for `TimeVQVDM.sample` (thesis 3.6).
+    """Defaults for `TimeVQVDM.sample` (thesis 3.6); a call overrides any of them but the conditional pair.
 
     ``steps`` and ``guidance`` serve both modes, except that ``conditional_steps`` and
-    ``conditional_guidance``, when set, replace them for class-conditional sampling (labels given).
+    ``conditional_guidance``, when set, replace them for class-conditional sampling (labels given). Every
+    field is checked against its rule in `SAMPLING_RULES` when the config is made: an invalid value is a
+    ValueError that names the field, the rule and the value.
     """
 
     steps: int = 128
@@ -85,11 +133,27 @@ class SamplingConfig:
     t_max: float = 0.99
     sampler: str = "ancestral"
     batch_size: int = 1024
+    precision: str = "32"  # one of SAMPLING_PRECISIONS
     # How labels=None is sampled: "null" (thesis: the null class) or "class_prior" (draw the classes in
     # training proportions and sample each conditionally; labelled models only). See TimeVQVDM.sample.
     unconditional: str = "null"
     conditional_steps: int | None = None
     conditional_guidance: float | None = None
+
+    def __post_init__(self) -> None:
+        for name, (rule, valid) in SAMPLING_RULES.items():
+            value = getattr(self, name)
+            if not valid(value):
+                raise ValueError(f"{name} must be {rule}, got {value!r}")
+
+    def replace(self, **changes: Any) -> SamplingConfig:
+        """`dataclasses.replace`, the new config checked as any is; a name that is not a field is a
+        TypeError that lists the fields."""
+        fields = [f.name for f in dataclasses.fields(self)]
+        for name in changes:
+            if name not in fields:
+                raise TypeError(f"unknown sampling setting {name!r}; the settings are {fields}")
+        return dataclasses.replace(self, **changes)
 
     def mode_defaults(self, conditional: bool) -> tuple[int, float]:
         """``(steps, guidance)`` of class-conditional (labels given) or unconditional sampling."""

@@ -31,6 +31,7 @@ from timevqvdm.evaluation.lengths import zero_padding
 from timevqvdm.evaluation.memorisation import COPY_QUANTILE, honest_copy_share, memorisation
 from timevqvdm.evaluation.metrics import fid
 from timevqvdm.evaluation.protocol import random_feature_fcn
+from timevqvdm.generate import prior_kwargs
 from timevqvdm.prior import LatentPrior
 from timevqvdm.tokenizer import FrequencyTokenizer
 from timevqvdm.training.monitor import ValidationMonitor
@@ -187,5 +188,4 @@ def _novelty_score(
 
 def sampling_kwargs(sampling: SamplingConfig, steps: int) -> dict:
     """The novelty check's sampler: the model's own settings, ``steps`` steps, no guidance (w = 1)."""
-    return {"steps": steps, "guidance": 1.0, "rescale": sampling.rescale, "t_max": sampling.t_max,
-            "sampler": sampling.sampler}  # fmt: skip
+    return prior_kwargs(sampling.replace(steps=steps, guidance=1.0))
