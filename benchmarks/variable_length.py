@@ -39,6 +39,7 @@ import torch
 
 from common import environment
 from timevqvdm import TimeVQVDM
+from timevqvdm.benchmark import data_summary
 from timevqvdm.data import TimeSeriesDataset, load_dataset
 from timevqvdm.evaluation import evaluate
 from timevqvdm.model import MODEL_JSON
@@ -154,11 +155,7 @@ def run_dataset(name: str, args: argparse.Namespace) -> dict[str, Any]:
         "status": "ok",
         "settings": settings_of(args),
         "data": {
-            "n_train": train.n_series,
-            "n_test": test.n_series,
-            "n_classes": train.n_classes,
-            "n_channels": train.n_channels,
-            "length": train.length,
+            **data_summary(train, test),
             "train_lengths": {
                 "min": int(lengths.min()),
                 "max": int(lengths.max()),

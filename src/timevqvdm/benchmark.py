@@ -304,13 +304,7 @@ def run_dataset(name: str, spec: BenchmarkSpec, out_dir: str | Path, *, progress
         "dataset": name,
         "status": "ok",
         "settings": spec.settings(),
-        "data": {
-            "n_train": train.n_series,
-            "n_test": test.n_series,
-            "n_classes": train.n_classes,
-            "n_channels": train.n_channels,
-            "length": train.length,
-        },
+        "data": data_summary(train, test),
         "metrics": metrics,
         "ratios": fid_ratios(metrics),
         # The model's sampling defaults: what `metrics[mode]["sampling"]` leaves to the preset (sampler,
@@ -473,6 +467,17 @@ def _weights_fingerprint(model: TimeVQVDM) -> str:
             digest.update(name.encode())
             digest.update(tensor.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return digest.hexdigest()
+
+
+def data_summary(train: TimeSeriesDataset, test: TimeSeriesDataset) -> dict[str, int]:
+    """The sizes a record states about its dataset's splits."""
+    return {
+        "n_train": train.n_series,
+        "n_test": test.n_series,
+        "n_classes": train.n_classes,
+        "n_channels": train.n_channels,
+        "length": train.length,
+    }
 
 
 def fid_ratios(metrics: dict) -> dict[str, float | None]:
