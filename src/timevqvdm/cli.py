@@ -157,6 +157,14 @@ LabelColumnOpt = Annotated[
     ),
 ]
 EncodingOpt = Annotated[str | None, typer.Option(help="Text encoding of CSV/TSV files (e.g. latin-1).")]
+CompileOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--compile/--no-compile",
+        help="Run the networks through torch.compile (eager, with a warning, where it is unavailable; "
+        "default: the preset's, off).",
+    ),
+]
 
 
 def _load_options(label_column: str | None, encoding: str | None) -> dict[str, Any]:
@@ -239,6 +247,7 @@ def train(
     ] = None,
     label_column: LabelColumnOpt = None,
     encoding: EncodingOpt = None,
+    compile: CompileOpt = None,
 ) -> None:
     """Train TimeVQVDM (stage 1 tokenizer, then the stage 2 diffusion priors) and save it to OUT."""
     from timevqvdm.config import get_preset
@@ -259,6 +268,8 @@ def train(
         stage.strategy = "ddp" if devices > 1 else stage.strategy
         if checkpoint_minutes is not None:
             stage.checkpoint_minutes = checkpoint_minutes or None
+        if compile is not None:
+            stage.compile = compile
     _check_writable(out, folder=True)
     if (out / "model.json").exists() and not resume and stage_tuple != (2,):
         _fail(f"{out} already holds a model; pass --resume to continue it or choose another --out")
@@ -382,6 +393,7 @@ def sample(
             "(default: the model's preset)."
         ),
     ] = None,
+    compile: CompileOpt = None,
 ) -> None:
     """Sample new series from a trained model and write them with their labels."""
     given = {
@@ -395,6 +407,8 @@ def sample(
     _refuse_existing(out)
     _check_writable(out)
     model = _load_model(model_dir, stage2=True)
+    if compile is not None:
+        model.config.sampling.compile = compile
     # Before sampling, which may take minutes: a format that cannot hold the result fails now.
     _check_sample_format(out)
     labels = "proportional" if proportional else (label if label is not None else label_index)

@@ -90,6 +90,9 @@ class SamplingConfig:
     unconditional: str = "null"
     conditional_steps: int | None = None
     conditional_guidance: float | None = None
+    # Run the U-Nets through torch.compile, eager where it is unavailable (`timevqvdm.compiled`). Off until
+    # benchmarks/compile_speed.py measures it faster.
+    compile: bool = False
 
     def mode_defaults(self, conditional: bool) -> tuple[int, float]:
         """``(steps, guidance)`` of class-conditional (labels given) or unconditional sampling."""

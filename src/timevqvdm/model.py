@@ -544,7 +544,7 @@ class TimeVQVDM:
             )
             count = min(batch_size, n - start)
             kwargs = dict(steps=steps, guidance=guidance, rescale=rescale, t_max=t_max, sampler=sampler,
-                          generator=generator, callback=bar)  # fmt: skip
+                          generator=generator, callback=bar, compile=s.compile)  # fmt: skip
             with autocast:
                 z_lf = self.prior_lf.sample(count, y=y_chunk, **kwargs).float()
                 z_hf = self.prior_hf.sample(count, y=y_chunk, cond=z_lf, **kwargs).float()

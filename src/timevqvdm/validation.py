@@ -188,4 +188,4 @@ def _novelty_score(
 def sampling_kwargs(sampling: SamplingConfig, steps: int) -> dict:
     """The novelty check's sampler: the model's own settings, ``steps`` steps, no guidance (w = 1)."""
     return {"steps": steps, "guidance": 1.0, "rescale": sampling.rescale, "t_max": sampling.t_max,
-            "sampler": sampling.sampler}  # fmt: skip
+            "sampler": sampling.sampler, "compile": sampling.compile}  # fmt: skip
