@@ -143,8 +143,9 @@ def _forward_stats(prior, batch: int, device: str, cond_shape, dtype: torch.dtyp
     }
 
 
-def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str, float]:
-    """Median seconds per stage-2 training step (both priors) at `batch`; lr 0 leaves the model unchanged."""
+def stage2_steps(model, batch: int, device: str) -> dict[str, tuple[torch.nn.Module, Callable[[], None]]]:
+    """Each prior (in train mode, every parameter trainable) with one training step of it at `batch`:
+    ``{"lf": (prior, step), "hf": ...}``. AdamW with lr 0 leaves the model unchanged."""
     out = {}
     lf_shape = model.prior_lf.latent_shape
     for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
@@ -169,8 +170,15 @@ def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str,
             optimizer.step()
             synchronize(device)
 
-        out[band] = median_time(step, repeats)
+        out[band] = (prior, step)
     return out
+
+
+def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str, float]:
+    """Median seconds per stage-2 training step (both priors) at `batch` (`stage2_steps`)."""
+    return {
+        band: median_time(step, repeats) for band, (_, step) in stage2_steps(model, batch, device).items()
+    }
 
 
 def unconditional_fid(metrics: dict, key: str = "fid") -> float:

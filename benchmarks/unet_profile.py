@@ -64,7 +64,7 @@ def profile_forward(prior, cond_shape, precision: str) -> dict:
     z, t, y, cond = unet_inputs(prior, batch, "cpu", cond_shape)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
     with autocast:
-        network(z, t, y, cond)  # warm-up: caches the standardised kernels
+        network(z, t, y, cond)  # warm-up: one-off allocations and dispatch
         t0 = time.perf_counter()
         for _ in range(REPEATS):
             network(z, t, y, cond)

@@ -470,3 +470,41 @@ def test_verbose_shows_the_traceback_of_a_user_error(tmp_path):
         app, ["--verbose", "sample", str(tmp_path / "missing"), "-o", str(tmp_path / "s.npz")]
     )
     assert result.exit_code == 1 and "no such model folder" in str(result.exception)
+
+
+@pytest.fixture
+def recorded_compiles(monkeypatch) -> list[str]:
+    """torch.compile replaced by a stand-in that records what it is given and returns it unchanged."""
+    import torch
+
+    from timevqvdm import compiled
+
+    names: list[str] = []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kwargs: names.append(fn.__qualname__) or fn)
+    monkeypatch.setattr(compiled, "compiler_available", lambda: True)
+    return names
+
+
+def test_sample_compile_runs_the_unets_compiled_with_the_same_samples(model_dir, tmp_path, recorded_compiles):
+    common = ("-n", 4, "--steps", 2, "--seed", 7)
+    assert invoke("sample", model_dir, *common, "--out", tmp_path / "eager.npz").exit_code == 0
+    assert recorded_compiles == []
+    assert invoke("sample", model_dir, *common, "--compile", "--out", tmp_path / "comp.npz").exit_code == 0
+    assert recorded_compiles == ["UNet1D.forward"] * 2  # the LF and the HF prior
+    np.testing.assert_array_equal(np.load(tmp_path / "eager.npz")["X"], np.load(tmp_path / "comp.npz")["X"])
+
+
+def test_train_compile_runs_the_stage_1_networks_compiled(tmp_path, recorded_compiles):
+    out = tmp_path / "m"
+    result = invoke(
+        "train", "--dataset", "GunPoint", "--preset", "tiny", "--stages", "1", "--compile", "-o", out
+    )
+    assert result.exit_code == 0, result.output
+    assert sorted(recorded_compiles) == [
+        "Decoder.forward",
+        "Decoder.forward",
+        "Encoder.forward",
+        "Encoder.forward",
+    ]
+    saved = json.loads((out / "model.json").read_text())["config"]
+    assert saved["stage1"]["compile"] is True and saved["sampling"]["compile"] is False

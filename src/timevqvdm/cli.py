@@ -157,6 +157,14 @@ LabelColumnOpt = Annotated[
     ),
 ]
 EncodingOpt = Annotated[str | None, typer.Option(help="Text encoding of CSV/TSV files (e.g. latin-1).")]
+CompileOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--compile/--no-compile",
+        help="Run the networks through torch.compile (eager, with a warning, where it is unavailable; "
+        "default: the preset's, off).",
+    ),
+]
 
 
 def _load_options(label_column: str | None, encoding: str | None) -> dict[str, Any]:
@@ -239,6 +247,7 @@ def train(
     ] = None,
     label_column: LabelColumnOpt = None,
     encoding: EncodingOpt = None,
+    compile: CompileOpt = None,
 ) -> None:
     """Train TimeVQVDM (stage 1 tokenizer, then the stage 2 diffusion priors) and save it to OUT."""
     from timevqvdm.config import get_preset
@@ -259,6 +268,8 @@ def train(
         stage.strategy = "ddp" if devices > 1 else stage.strategy
         if checkpoint_minutes is not None:
             stage.checkpoint_minutes = checkpoint_minutes or None
+        if compile is not None:
+            stage.compile = compile
     _check_writable(out, folder=True)
     if (out / "model.json").exists() and not resume and stage_tuple != (2,):
         _fail(f"{out} already holds a model; pass --resume to continue it or choose another --out")
@@ -384,6 +395,7 @@ def sample(
             "(default: the model's preset)."
         ),
     ] = None,
+    compile: CompileOpt = None,
 ) -> None:
     """Sample new series from a trained model and write them with their labels."""
     given = {
@@ -403,7 +415,7 @@ def sample(
     overrides = {
         "steps": steps, "guidance": guidance, "rescale": rescale, "t_max": t_max, "batch_size": batch_size,
         "sampler": sampler.value if sampler else None, "precision": precision.value if precision else None,
-        "unconditional": unconditional.value if unconditional else None,
+        "unconditional": unconditional.value if unconditional else None, "compile": compile,
     }  # fmt: skip
     # An option left out keeps the model's own setting.
     result = model.sample(n, labels, seed=seed, **{k: v for k, v in overrides.items() if v is not None})

@@ -114,6 +114,7 @@ SAMPLING_RULES: dict[str, Rule] = {
     "unconditional": _one_of(UNCONDITIONAL_MODES),
     "conditional_steps": _or_none(_POSITIVE_INT),
     "conditional_guidance": _or_none(_GUIDANCE),
+    "compile": ("True or False", lambda v: isinstance(v, bool)),
 }
 
 
@@ -139,6 +140,9 @@ class SamplingConfig:
     unconditional: str = "null"
     conditional_steps: int | None = None
     conditional_guidance: float | None = None
+    # Run the U-Nets through torch.compile, eager where it is unavailable (`timevqvdm.compiled`). Off until
+    # benchmarks/compile_speed.py measures it faster.
+    compile: bool = False
 
     def __post_init__(self) -> None:
         for name, (rule, valid) in SAMPLING_RULES.items():

@@ -72,7 +72,7 @@ def call_settings(sampling: SamplingConfig, conditional: bool, overrides: dict[s
 def prior_kwargs(settings: SamplingConfig) -> dict[str, Any]:
     """The keyword arguments of `LatentPrior.sample` that `settings` fixes."""
     return {"steps": settings.steps, "guidance": settings.guidance, "rescale": settings.rescale,
-            "t_max": settings.t_max, "sampler": settings.sampler}  # fmt: skip
+            "t_max": settings.t_max, "sampler": settings.sampler, "compile": settings.compile}  # fmt: skip
 
 
 @torch.no_grad()

@@ -7,6 +7,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from timevqvdm.prior import PriorConfig, UNet1D
+from timevqvdm.prior.unet import shared_time
 
 
 def tiny_unet(**overrides) -> UNet1D:
@@ -181,13 +182,13 @@ def test_inference_batch_shrinks_with_width_and_grows_for_half_precision() -> No
     assert net.inference_batch(10**9) == 1
 
 
-def test_cached_standardised_kernel_follows_weight_updates() -> None:
-    """Sampling caches the standardised kernels; a training step (in-place update) must invalidate them."""
+def test_standardised_kernel_follows_weight_updates() -> None:
+    """The kernel is standardised in every forward (no cache): an in-place training step shows at once."""
     net = tiny_unet().eval()
     z, t, y = inputs(3, 4, 16)
     with torch.no_grad():
         before = net(z, t, y)
-        assert torch.equal(net(z, t, y), before)  # the cached path is deterministic
+        assert torch.equal(net(z, t, y), before)
     optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
     net(z, t, y).square().mean().backward()
     optimizer.step()
@@ -217,16 +218,32 @@ def test_slices_on_parallel_workers_keep_the_callers_grad_mode_autocast_and_thre
     assert with_grad.requires_grad  # and so did grad mode
 
 
-def test_embedding_rows_shared_by_equal_time_and_label_give_the_per_series_result() -> None:
-    """Sampling computes the embedding once per distinct (t, y); training once per series: same output."""
+def test_one_time_for_the_batch_gives_the_per_series_result() -> None:
+    """A sampler step's shared time, t (1,), embeds once per class; one time per series embeds once per
+    series: the same output, with or without gradients."""
     net = tiny_unet().eval()
     g = torch.Generator().manual_seed(3)
     z = torch.randn(6, 4, 8, generator=g)
-    t = torch.tensor([0.5, 0.5, 0.5, 0.5, 0.25, 0.25])
+    t = torch.full((6,), 0.5)
     y = torch.tensor([0, 2, 0, 1, 0, 0])
+    shared = net._embed(t[:1], y)
+    assert shared.rows.shape == (3, 16) and torch.equal(shared.index, y)  # n_classes + 1 rows
+    assert net._embed(t, y).rows.shape == (6, 16)
     with torch.no_grad():
-        emb = net._embed(t, y)
-        fast = net(z, t, y)
-    assert emb.rows.shape[0] == 4 and emb.index is not None  # (0.25, 0) (0.5, 0) (0.5, 1) (0.5, 2)
-    per_series = net(z, t, y)  # gradients on: one row per series
-    torch.testing.assert_close(fast, per_series.detach())
+        fast = net(z, t[:1], y)
+    torch.testing.assert_close(fast, net(z, t, y).detach())
+
+
+def test_shared_time_is_detected_on_the_host() -> None:
+    assert shared_time(torch.full((5,), 0.25)).shape == (1,)
+    varied = torch.tensor([0.25, 0.5])
+    assert shared_time(varied) is varied
+    one = torch.tensor([0.5])
+    assert shared_time(one) is one
+
+
+def test_a_time_of_another_length_is_rejected() -> None:
+    net = tiny_unet()
+    z, t, y = inputs(3, 4, 8)
+    with pytest.raises(ValueError, match="t must be"):
+        net(z, t[:2], y)

@@ -9,6 +9,7 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from timevqvdm.compiled import compiling
 from timevqvdm.diffusion import (
     PREDICTIONS,
     check_start_time,
@@ -59,6 +60,10 @@ class LatentPrior(nn.Module):
     def null_class(self) -> int:
         return self.n_classes
 
+    def networks(self) -> list[nn.Module]:
+        """What a compiler takes whole (`timevqvdm.compiled`): the U-Net."""
+        return [self.network]
+
     def training_loss(
         self, batch: dict[str, Tensor], generator: torch.Generator
     ) -> tuple[Tensor, dict[str, float]]:
@@ -93,6 +98,7 @@ class LatentPrior(nn.Module):
         generator: torch.Generator | None = None,
         shape: tuple[int, int] | None = None,
         callback: Callable[..., None] | None = None,
+        compile: bool = False,
     ) -> Tensor:
         """Draw n scaled latents (n, C, W) (Algorithm 3; `scaler.inverse` maps them back).
 
@@ -101,7 +107,8 @@ class LatentPrior(nn.Module):
         Eq. (31); t_max: first time of the grid, in (0, 1]; 1 only for a v-predicting prior (an eps network
         cannot predict z_0 from pure noise; the thesis uses 0.99); shape: (C, W), defaults to
         `latent_shape`. The initial noise and the sampler's noise come from `generator`, so a seed fixes the
-        samples. `callback` is handed to the sampler (called once per step; progress bars).
+        samples. `callback` is handed to the sampler (called once per step; progress bars). compile: run the
+        U-Net through torch.compile (`timevqvdm.compiled`; eager where it is unavailable).
         """
         sample_fn = get_sampler(sampler)
         check_start_time(t_max, self.prediction)
@@ -118,9 +125,11 @@ class LatentPrior(nn.Module):
             cond=cond,
             prediction=self.prediction,
         )
-        return sample_fn(
-            model_fn, z, sampling_times(steps, t_max), rescale=rescale, generator=generator, callback=callback
-        )
+        with compiling(self.networks(), enabled=compile):
+            return sample_fn(
+                model_fn, z, sampling_times(steps, t_max), rescale=rescale, generator=generator,
+                callback=callback,
+            )  # fmt: skip
 
     def _inference_network(self, width: int, device: torch.device) -> Callable[..., Tensor]:
         """The network, called on cache-sized slices of the batch (`UNet1D.inference_batch`), on CPU one

@@ -138,6 +138,11 @@ class FrequencyTokenizer(nn.Module):
         """``{"lf": (H*d, W_lf), "hf": (H*d, W_hf)}``."""
         return {band: self.bands[band].latent_shape for band in BANDS}
 
+    def networks(self) -> list[nn.Module]:
+        """What a compiler takes whole (`timevqvdm.compiled`): each band's encoder and decoder; the
+        quantizer, with its EMA codebook updates, stays eager."""
+        return [part for band in BANDS for part in (self.bands[band].encoder, self.bands[band].decoder)]
+
     def n_parameters(self) -> dict[str, int]:
         """Trainable parameters per band (the EMA codebook, ``K * d`` values, is a buffer, not counted)."""
         return {

@@ -36,6 +36,10 @@ class TrainConfig:
         Lightning Fabric's devices: a count or a device string such as ``"auto"``.
     num_threads : int or None
         CPU threads for torch; None leaves torch's default.
+    compile : bool
+        Run the trained module's networks (its ``networks()``, else the module itself) through
+        ``torch.compile``; eager, with a warning, where compilation is unavailable or fails
+        (`timevqvdm.compiled`). Off until ``benchmarks/compile_speed.py`` measures it faster.
     """
 
     epochs: int = 100
@@ -53,3 +57,4 @@ class TrainConfig:
     devices: int | str = 1
     strategy: str = "auto"
     num_threads: int | None = None
+    compile: bool = False

@@ -8,7 +8,9 @@ and, optionally, `on_train_step_end()`. Lightning Fabric supplies the device (CU
 precision and DDP; the loop adds AdamW with a cosine schedule, an optional EMA of the weights, a progress bar,
 `metrics.jsonl`, atomic checkpoints (every `checkpoint_every` steps and `checkpoint_minutes` minutes) and
 resume. Ctrl-C (SIGINT) or SIGTERM ends a run at the next step boundary with a checkpoint, so a stopped run
-resumes where it stopped rather than at the last scheduled save.
+resumes where it stopped rather than at the last scheduled save. With `TrainConfig.compile` the module's
+networks (its `networks()`, else the module itself) run through torch.compile during the run
+(`timevqvdm.compiled`).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from timevqvdm.compiled import compiling, networks_of
 from timevqvdm.training.checkpoint import (
     CheckpointError,
     atomic_write_bytes,
@@ -174,7 +177,7 @@ class Trainer:
         last_loss = float("nan")
         t_start = time.perf_counter()
         epoch_batches: list[torch.Tensor] = []
-        with _StopRequests() as stop:
+        with _StopRequests() as stop, compiling(networks_of(self.module), enabled=self.cfg.compile):
             while self.step < self.total_steps and not self._monitor_stopped():
                 if not epoch_batches:
                     epoch_batches = self._epoch_batches()

@@ -1,0 +1,198 @@
+"""Compiled against eager (issue 26): is `compile=True` faster, and what does compiling cost?
+
+Writes ``benchmarks/results/compile-speed-<device>.json`` with, each eager and compiled in the same process:
+
+* sampling: ``model.sample(n)`` of GunPoint series at the model's default settings (`SamplingConfig`);
+* U-Net throughput: series per second of each prior's U-Net over n series as a sampler step calls it
+  (cache-sized slices, on a CPU one slice per core; one shared time);
+* training steps at batch 128: stage 1 (series of GunPoint's length 150) and each prior's stage 2;
+* agreement: the largest difference between eager and compiled samples of one seed.
+
+Times are medians of --repeats rounds, each round timing the eager and then the compiled version, after one
+untimed call of each; the compiled warm-up holds the compile cost (``first_call_s``: the compiler's own
+on-disk cache makes it smaller in a later process). The model is the default preset's architecture fitted
+for one step on GunPoint (timing does not depend on the weights), or a trained one (--model).
+
+    python benchmarks/compile_speed.py --threads 2          # CPU
+    python benchmarks/compile_speed.py --device cuda        # a GPU (benchmarks/device/compile_speed.sh)
+    python benchmarks/compile_speed.py --preset tiny --n 16 --repeats 1 --out /tmp/c.json   # a smoke test
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from common import environment, stage2_steps, synchronize, unet_inputs
+from timevqvdm import TimeVQVDM
+from timevqvdm.compiled import compiled_forward, compiler_available, compiling
+from timevqvdm.config import DEFAULT_PRESET, get_preset
+from timevqvdm.data import load_dataset
+from timevqvdm.training.checkpoint import save_json
+
+ROOT = Path(__file__).resolve().parent
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--n", type=int, default=1024, help="series per sampling draw and U-Net pass")
+    parser.add_argument("--batch", type=int, default=128, help="training batch")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--preset", default=DEFAULT_PRESET, help="architecture and sampling settings")
+    parser.add_argument("--dataset", default="GunPoint")
+    parser.add_argument("--model", type=Path, default=None, help="a trained model folder instead")
+    parser.add_argument("--out", type=Path, default=None)
+    return parser.parse_args(argv)
+
+
+def one_step_model(preset: str, dataset: str, device: str) -> TimeVQVDM:
+    """The preset's architecture on `dataset`, each network trained for one step."""
+    config = get_preset(preset)
+    config.validation.enabled = False
+    for stage in (config.stage1, config.stage2):
+        stage.max_steps = 1
+        stage.accelerator = "cuda" if device.startswith("cuda") else "cpu"
+    return TimeVQVDM(config=config, device=device, progress=False).fit(load_dataset(dataset, split="train"))
+
+
+def eager_and_compiled(
+    run: Callable[[bool], object], networks: list[torch.nn.Module], device: str, repeats: int
+) -> dict:
+    """`run(compiled)` timed both ways: a warm-up each, then `repeats` rounds of eager then compiled."""
+
+    def timed(compiled: bool) -> float:
+        t0 = time.perf_counter()
+        with compiling(networks, enabled=compiled):
+            run(compiled)
+        synchronize(device)
+        return time.perf_counter() - t0
+
+    first = {"eager": timed(False), "compiled": timed(True)}
+    times: dict[str, list[float]] = {"eager": [], "compiled": []}
+    for _ in range(repeats):
+        for mode in times:
+            times[mode].append(timed(mode == "compiled"))
+    eager, compiled = (statistics.median(times[mode]) for mode in times)
+    return {
+        "eager_s": eager,
+        "compiled_s": compiled,
+        "speedup": eager / compiled,
+        "first_call_s": first,
+        "runs_s": times,
+        "compiled_fell_back_to_eager": any(compiled_forward(net).failed for net in networks),
+    }
+
+
+def sampling(model: TimeVQVDM, n: int, device: str, repeats: int) -> dict:
+    networks = [model.prior_lf.network, model.prior_hf.network]
+    draws: dict[bool, np.ndarray] = {}
+
+    def draw(compiled: bool) -> None:
+        draws[compiled] = model.sample(n, None, seed=0, compile=compiled).X
+
+    result = eager_and_compiled(draw, networks, device, repeats)
+    s = model.config.sampling
+    difference = np.abs(draws[True] - draws[False])
+    return {
+        "n": n,
+        "settings": {
+            "steps": s.steps,
+            "guidance": s.guidance,
+            "sampler": s.sampler,
+            "unconditional": s.unconditional,
+        },
+        "series_per_second": {"eager": n / result["eager_s"], "compiled": n / result["compiled_s"]},
+        # Equal seeds draw equal noise; codebook snapping can turn a rounding difference into a jump.
+        "max_abs_difference": float(difference.max()),
+        "share_of_values_differing_over_1e-3": float((difference > 1e-3).mean()),
+        **result,
+    }
+
+
+def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int) -> dict:
+    out = {}
+    for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
+        cond_shape = model.prior_lf.latent_shape if band == "hf" else None
+        z, t, y, cond = unet_inputs(prior, n, device, cond_shape)
+        network = prior._inference_network(z.shape[-1], torch.device(device))
+
+        def forward(compiled: bool, network=network, z=z, t=t, y=y, cond=cond) -> None:
+            with torch.no_grad():
+                network(z, t, y, cond)
+
+        result = eager_and_compiled(forward, [prior.network], device, repeats)
+        out[band] = {
+            "n": n,
+            "series_per_second": {"eager": n / result["eager_s"], "compiled": n / result["compiled_s"]},
+            **result,
+        }
+    return out
+
+
+def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> dict:
+    """One stage-1 training step (forward, backward, AdamW with lr 0: the weights stay as they are)."""
+    tokenizer = model.tokenizer.train()
+    params = list(tokenizer.parameters())
+    for p in params:
+        p.requires_grad_(True)
+    with torch.no_grad():
+        split = tokenizer.split(torch.randn(batch, model.data_info.n_channels, model.data_info.length))
+    split = {k: v.to(device) for k, v in split.items()}
+    optimizer = torch.optim.AdamW(params, lr=0.0)
+
+    def step(compiled: bool) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss, _ = tokenizer.training_loss(split)
+        loss.backward()
+        optimizer.step()
+
+    result = eager_and_compiled(step, tokenizer.networks(), device, repeats)
+    tokenizer.eval()
+    return {"batch": batch, "length": model.data_info.length, **result}
+
+
+def stage2_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> dict:
+    """One training step of each prior (`common.stage2_steps`: forward, backward, AdamW with lr 0)."""
+    out = {}
+    for band, (prior, step) in stage2_steps(model, batch, device).items():
+        timed = eager_and_compiled(lambda compiled, step=step: step(), prior.networks(), device, repeats)
+        out[band] = {"batch": batch, **timed}
+        prior.eval()
+    return out
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.model is not None:
+        model = TimeVQVDM.load(args.model, device=args.device, progress=False)
+    else:
+        model = one_step_model(args.preset, args.dataset, args.device)
+    results = {
+        "environment": environment(args.device),
+        "compiler_available": compiler_available(),
+        "model": str(args.model) if args.model else f"{args.preset}, one step per network on {args.dataset}",
+        "latent_shapes": {k: list(v) for k, v in model.tokenizer.latent_shapes.items()},
+        "repeats": args.repeats,
+        "sampling": sampling(model, args.n, args.device, args.repeats),
+        "unet_sampler_path": unet_throughput(model, args.n, args.device, args.repeats),
+        "stage1_step": stage1_step(model, args.batch, args.device, args.repeats),
+        "stage2_step": stage2_step(model, args.batch, args.device, args.repeats),
+    }
+    out = args.out or ROOT / "results" / f"compile-speed-{args.device.split(':')[0]}.json"
+    save_json(out, results)
+    print(f"wrote {out}: sampling {results['sampling']['speedup']:.2f}x, stage-1 step "
+          f"{results['stage1_step']['speedup']:.2f}x (compiled vs eager)")  # fmt: skip
+    return results
+
+
+if __name__ == "__main__":
+    main()

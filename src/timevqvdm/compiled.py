@@ -1,0 +1,142 @@
+"""The networks through `torch.compile`, with an eager fallback (`compile=True` in `SamplingConfig` and
+`TrainConfig`; ``--compile`` on the CLI).
+
+    with compiling([prior.network], enabled=True):
+        prior.network(z, t, y)  # the compiled forward; outside the block, the eager one
+
+A network's compiled forward is made at its first use and kept on the network for the rest of the process,
+so the compile cost is paid once (and the compiler's on-disk cache makes a later process cheaper);
+`torch.compile`'s own guards pick the graph for what changes it (grad mode, dtype and autocast, device,
+shapes). The compiled forward replaces the network's ``forward`` only inside `compiling`: parameters,
+state-dict keys and saved models are untouched, and outside the block every call runs eager.
+
+Where `torch.compile` is unavailable (a platform its compiler does not support) or fails (no C compiler for
+inductor's CPU code, no Triton on a GPU), a warning says so once and the network runs eager from then on.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import types
+import warnings
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+log = logging.getLogger(__name__)
+
+_ATTRIBUTE = "_timevqvdm_compiled_forward"
+
+
+class CompiledForward:
+    """A module's forward through `torch.compile`, with an eager fallback.
+
+    `torch.compile` is called here, which only wraps the forward; the graphs are compiled at the calls that
+    need them. A call whose compiled run raises is run again eagerly: when the eager run raises too, the
+    error is the caller's and is raised as it is; when it succeeds, compilation is what failed, so a warning
+    says so and every later call runs eager.
+    """
+
+    def __init__(self, module: nn.Module) -> None:
+        self.eager: Callable[..., Any] = type(module).forward.__get__(module)
+        self.compiled: Callable[..., Any] | None = None
+        if not compiler_available():
+            _warn("torch.compile is not supported on this platform")
+            return
+        try:
+            self.compiled = torch.compile(_own_code(self.eager))
+        except Exception as err:  # e.g. a Python version the compiler does not support yet
+            self._fall_back(err)
+
+    @property
+    def failed(self) -> bool:
+        return self.compiled is None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self.compiled is None:
+            return self.eager(*args, **kwargs)
+        try:
+            return self.compiled(*args, **kwargs)
+        except Exception as err:  # told apart from the caller's own errors by the eager run below
+            out = self.eager(*args, **kwargs)
+            self._fall_back(err)
+            return out
+
+    def __deepcopy__(self, memo: dict) -> CompiledForward:
+        """A copy of the module gets a compiled forward of its own."""
+        return CompiledForward(copy.deepcopy(self.eager.__self__, memo))
+
+    def _fall_back(self, err: Exception) -> None:
+        self.compiled = None
+        log.debug("torch.compile failed for %s", type(self.eager.__self__).__name__, exc_info=err)
+        first_line = next(iter(str(err).strip().splitlines()), "")
+        _warn(f"torch.compile failed ({type(err).__name__}: {first_line})")
+
+
+def compiler_available() -> bool:
+    """Whether this platform supports `torch.compile` at all (a missing C compiler shows only at a call)."""
+    try:
+        from torch._dynamo.eval_frame import is_dynamo_supported
+    except ImportError:
+        return hasattr(torch, "compile")
+    return is_dynamo_supported()
+
+
+def compiled_forward(module: nn.Module) -> CompiledForward:
+    """The module's `CompiledForward`, made at the first request and kept on the module."""
+    forward = module.__dict__.get(_ATTRIBUTE)
+    if forward is None:
+        forward = module.__dict__[_ATTRIBUTE] = CompiledForward(module)
+    return forward
+
+
+@contextmanager
+def compiling(modules: Iterable[nn.Module], enabled: bool = True) -> Iterator[None]:
+    """Within the block, calls of each module run its compiled forward (`compiled_forward`); with
+    ``enabled=False``, its eager forward (also where an enclosing block compiles it)."""
+    modules = list(modules)
+    previous = [module.__dict__.get("forward") for module in modules]
+    for module in modules:
+        if enabled:
+            module.forward = compiled_forward(module)
+        else:
+            module.__dict__.pop("forward", None)
+    try:
+        yield
+    finally:
+        for module, forward in zip(modules, previous, strict=True):
+            if forward is None:
+                module.__dict__.pop("forward", None)
+            else:
+                module.forward = forward
+
+
+def networks_of(module: nn.Module) -> list[nn.Module]:
+    """The networks a compiler takes whole: ``module.networks()`` where the module names them, else itself."""
+    networks = getattr(module, "networks", None)
+    return list(networks()) if callable(networks) else [module]
+
+
+def _own_code(method: Callable[..., Any]) -> Callable[..., Any]:
+    """The bound method with a copy of its function's code object.
+
+    The compiler keeps its graphs, its recompile limit (8) and what it learnt about changing shapes per code
+    object, so every instance of a class would share them: the LF and HF U-Nets' graphs would count
+    against one limit, and the HF net would be compiled with the widths made dynamic because the LF net's
+    differ. A code object of its own gives each network its own.
+    """
+    func = method.__func__
+    clone = types.FunctionType(
+        func.__code__.replace(), func.__globals__, func.__name__, func.__defaults__, func.__closure__
+    )
+    clone.__kwdefaults__, clone.__qualname__ = func.__kwdefaults__, func.__qualname__
+    return types.MethodType(clone, method.__self__)
+
+
+def _warn(reason: str) -> None:
+    # Attributed to this line, so Python shows a warning once per reason, not once per network or call.
+    warnings.warn(f"{reason}; the networks run eager instead", RuntimeWarning, stacklevel=1)
