@@ -111,21 +111,26 @@ def test_fit_holds_out_the_validation_part_and_records_every_check(tmp_path):
         record = model.history[name]["validation"][0]
         assert {"val_loss", "copy_share", "median_ratio", "val_fid", "train_fid", "copy_limit"} <= set(record)
         assert 0.0 <= record["copy_share"] <= 1.0
-        # 10 held-out series: an honest generator scores above 0.05 against them, and the limit with it.
-        assert record["copy_limit"] == pytest.approx(copy_limit(1.0, 10))
+        # The copy threshold pools 10 held-out and 40 leave-one-out training distances: an honest
+        # generator scores above 0.05 against them, and the limit with it.
+        assert record["copy_limit"] == pytest.approx(copy_limit(1.0, 50))
         assert record["copy_limit"] > 1.0
     saved = TimeVQVDM.load(model.save(tmp_path / "model"))
     assert saved.history["stage2_hf"]["stop"] == model.history["stage2_hf"]["stop"]
 
 
 @pytest.mark.slow
-def test_a_copy_threshold_of_zero_stops_each_prior_at_its_first_copy(tmp_path):
+@pytest.mark.parametrize(("novelty_patience", "stop_step"), [(1, 4), (2, 8)])
+def test_a_negative_copy_threshold_stops_each_prior_after_novelty_patience_checks(
+    tmp_path, novelty_patience, stop_step
+):
     train = load_dataset("GunPoint", split="train")
-    cfg = _monitored_tiny(copy_threshold=-1.0)  # every sample set "copies": the first check halts
+    # Every sample set "copies": the run halts at the check that makes novelty_patience in a row.
+    cfg = _monitored_tiny(copy_threshold=-1.0, novelty_patience=novelty_patience)
     model = TimeVQVDM(config=cfg, progress=False).fit(train)
     for name in ("stage2_lf", "stage2_hf"):
         stop = model.history[name]["stop"]
-        assert stop["reason"] == "halt" and stop["step"] == 4 and "novelty" in stop["detail"]
+        assert stop["reason"] == "halt" and stop["step"] == stop_step and "novelty" in stop["detail"]
 
 
 def test_the_copy_limit_keeps_twice_the_honest_level_of_a_small_held_out_part():

@@ -51,11 +51,12 @@ class ValidationConfig:
     * each prior is scored every ``stage2_every`` steps by its denoising loss on the held-out latents at
       ``denoising_draws`` fixed (t, noise) draws per series, and by a novelty check: ``novelty_samples``
       series drawn with ``novelty_steps`` ancestral steps, whose copy share (`evaluation.memorisation`,
-      with the held-out part as the real unseen reference) must stay at or below ``copy_threshold``, scaled
-      to the held-out part's size (`timevqvdm.validation.copy_limit`: a few reference series raise the
-      copy share an honest generator scores, and the limit keeps the same ratio to that level). It
-      stops after ``stage2_patience`` evaluations without a better eligible denoising loss, or at the first
-      evaluation whose copy share exceeds the limit. The kept weights are those of the evaluation with
+      the copy threshold taken from the held-out part's nearest-train distances pooled with the training
+      part's leave-one-out ones) must stay at or below ``copy_threshold``, scaled to the number of
+      reference distances (`timevqvdm.validation.copy_limit`: a few reference series raise the copy share
+      an honest generator scores, and the limit keeps the same ratio to that level). It stops after
+      ``stage2_patience`` evaluations without a better eligible denoising loss, or when the copy share
+      exceeds the limit at ``novelty_patience`` evaluations in a row. The kept weights are those of the evaluation with
       the lowest denoising loss among those whose copy share was within the limit.
 
     With ``refit``, every network is then trained again on all training series (the held-out part too) for
@@ -73,6 +74,7 @@ class ValidationConfig:
     novelty_samples: int = 128
     novelty_steps: int = 16
     copy_threshold: float = 0.1
+    novelty_patience: int = 2
     refit: bool = False
 
 

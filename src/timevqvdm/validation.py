@@ -2,7 +2,8 @@
 
 Stage 1 is scored by its reconstruction loss on the held-out series. Each prior is scored by its denoising
 loss on the held-out latents at fixed (t, noise) draws and by a novelty check on a few fast samples: their
-copy share (`evaluation.memorisation`, the held-out part standing in for the real unseen series) and their
+copy share (`evaluation.memorisation`, the held-out part and the training part's leave-one-out distances
+standing in for the real unseen series) and their
 FID to the held-out part and to the training part in the features of a random FCN (internally comparable
 across steps; not the protocol's trained FCN). The LF prior is checked on LF-band series (the HF prior is not
 trained yet), the HF prior on whole series drawn from both priors. On variable-length data the novelty
@@ -92,7 +93,7 @@ def prior_monitor(
     """
     denoise = _denoising_score(prior, held_out, cfg.denoising_draws, seed)
     novelty = _novelty_score(held_out, draw_series, cfg.novelty_samples, seed)
-    limit = copy_limit(cfg.copy_threshold, len(held_out.x_val))
+    limit = copy_limit(cfg.copy_threshold, len(held_out.x_val) + len(held_out.x_train))
 
     def evaluate(step: int) -> dict[str, float]:
         return {"val_loss": denoise(), **novelty(step), "copy_limit": limit}
@@ -108,17 +109,20 @@ def prior_monitor(
         patience=cfg.stage2_patience,
         eligible=lambda record: record["copy_share"] <= limit,
         halt=too_many_copies,
+        halt_patience=cfg.novelty_patience,
     )
 
 
-def copy_limit(copy_threshold: float, n_val: int) -> float:
-    """The novelty check's copy-share limit for a held-out part of ``n_val`` series.
+def copy_limit(copy_threshold: float, n_reference: int) -> float:
+    """The novelty check's copy-share limit for a copy threshold taken from ``n_reference`` distances.
 
     ``copy_threshold`` is stated for a large reference, where an honest generator scores `COPY_QUANTILE`;
-    against a few held-out series an honest generator scores more (`honest_copy_share`), so the limit keeps
-    the same ratio to the honest level: ``copy_threshold * honest_copy_share(n_val) / COPY_QUANTILE``.
+    against a few reference distances an honest generator scores more (`honest_copy_share`), so the limit
+    keeps the same ratio to the honest level: ``copy_threshold * honest_copy_share(n_reference) /
+    COPY_QUANTILE``. The novelty check pools the held-out and the training part's leave-one-out distances
+    (`evaluation.memorisation` with ``pool_train``), so ``n_reference`` is the size of both parts.
     """
-    return copy_threshold * honest_copy_share(n_val, COPY_QUANTILE) / COPY_QUANTILE
+    return copy_threshold * honest_copy_share(n_reference, COPY_QUANTILE) / COPY_QUANTILE
 
 
 def _denoising_score(prior: LatentPrior, held_out: HeldOut, draws: int, seed: int) -> Callable[[], float]:
@@ -174,7 +178,7 @@ def _novelty_score(
             x = zero_padding(
                 x, length_mask(draw_lengths(held_out.lengths, y, n_samples, sample_seed), x.shape[-1])
             )
-        copies = memorisation(x, x_train, x_val)
+        copies = memorisation(x, x_train, x_val, pool_train=True)
         feats, _ = fcn_outputs(fcn, x)
         return {
             "copy_share": copies["copy_share"],

@@ -68,3 +68,20 @@ def test_memorisation_reports_the_honest_level_of_its_reference(gunpoint):
     train, test = gunpoint
     report = memorisation(test[75:], train, test[:5])
     assert report["honest_copy_share"] == pytest.approx(honest_copy_share(5))
+
+
+def test_pooling_the_training_part_sets_the_threshold_from_both_and_steadies_it(gunpoint):
+    train, test = gunpoint
+    report = memorisation(test[75:], train, test[:5], pool_train=True)
+    pooled = np.concatenate(
+        [nearest_distances(test[:5], train), nearest_distances(train, train, exclude_self=True)]
+    )
+    assert report["threshold"] == pytest.approx(np.quantile(pooled, 0.05))
+    assert report["honest_copy_share"] == pytest.approx(honest_copy_share(5 + len(train)))
+    assert report["copy_share"] < 0.15  # unseen real series are not copies
+    # Over many 5-series references the pooled threshold varies far less than the reference's own.
+    rng = np.random.default_rng(0)
+    subsets = [test[rng.choice(len(test), 5, replace=False)] for _ in range(30)]
+    alone = [memorisation(test[:1], train, ref)["threshold"] for ref in subsets]
+    both = [memorisation(test[:1], train, ref, pool_train=True)["threshold"] for ref in subsets]
+    assert np.std(both) < 0.5 * np.std(alone)

@@ -164,3 +164,37 @@ def test_ddp_validates_once_on_rank_zero_and_every_rank_stops_together(tmp_path)
     assert ranks[0]["evaluated"] and ranks[1]["evaluated"] == []
     assert ranks[0]["steps"] == ranks[1]["steps"] == ranks[0]["stop"]["step"] < 200
     assert ranks[0]["stop"]["reason"] == STOP_PLATEAU
+
+
+def test_halt_patience_needs_that_many_halting_evaluations_in_a_row():
+    copies = iter([0.5, 0.0, 0.5, 0.5, 0.0])
+    monitor = ValidationMonitor(
+        lambda step: {"val_loss": 1.0 / step, "copy_share": next(copies)},
+        every=1,
+        patience=10,
+        eligible=lambda r: r["copy_share"] <= 0.3,
+        halt=lambda r: "copies" if r["copy_share"] > 0.3 else None,
+        halt_patience=2,
+    )
+    for step in range(1, 5):
+        monitor.update(step, dict)
+        assert monitor.stopped == (step == 4)  # one over-limit check (step 1) alone did not stop it
+    assert monitor.stop.reason == STOP_HALT and monitor.stop.best_step == 2
+    assert [r["halt_signal"] for r in monitor.history] == [1.0, 0.0, 1.0, 1.0]
+    with pytest.raises(ValueError, match="halt_patience"):
+        ValidationMonitor(lambda step: {}, every=1, patience=1, halt_patience=0)
+
+
+def test_a_resumed_monitor_counts_the_halting_evaluations_before_the_interruption():
+    def monitor():
+        return ValidationMonitor(
+            lambda step: {"val_loss": 1.0, "copy_share": 0.5}, every=1, patience=10,
+            halt=lambda r: "copies", halt_patience=2,
+        )  # fmt: skip
+
+    first = monitor()
+    first.update(1, dict)
+    resumed = monitor()
+    resumed.load_state_dict(*first.state_dict())
+    resumed.update(2, dict)
+    assert resumed.stopped and resumed.stop.step == 2

@@ -5,10 +5,11 @@ scores the current weights on data no gradient step sees, and a rule for reading
 
 * ``key``: the score to minimise (e.g. a validation loss);
 * ``eligible(record)``: whether an evaluation may be kept at all (e.g. its samples are novel enough);
-* ``halt(record)``: a reason to stop at once (e.g. novelty has degraded), or None.
+* ``halt(record)``: a reason to stop (e.g. novelty has degraded), or None.
 
 A run stops when ``patience`` evaluations in a row bring no eligible improvement of ``key`` by more than the
-relative ``min_delta``, when ``halt`` gives a reason, or when the step budget ends. The kept weights are those
+relative ``min_delta``, when ``halt`` gives a reason at ``halt_patience`` evaluations in a row (one noisy
+score does not end a run), or when the step budget ends. The kept weights are those
 of the best eligible evaluation. Everything the monitor decided from is in its state, which the trainer writes
 into its checkpoint, so a run interrupted and resumed takes the same decisions and stops at the same step.
 """
@@ -62,6 +63,9 @@ class ValidationMonitor:
         ``best * (1 - min_delta)``.
     eligible, halt : callables on one record, optional
         See the module docstring. By default every record is eligible and nothing halts.
+    halt_patience : int
+        Evaluations in a row for which ``halt`` gives a reason before the run stops (>= 1). Each record
+        carries ``halt_signal`` (1.0 where ``halt`` gave one), so a resumed run counts the same.
     """
 
     evaluate: Callable[[int], Record]
@@ -71,6 +75,7 @@ class ValidationMonitor:
     min_delta: float = 0.0
     eligible: Callable[[Record], bool] | None = None
     halt: Callable[[Record], str | None] | None = None
+    halt_patience: int = 1
     history: list[Record] = field(default_factory=list)
     best_step: int | None = None
     best_value: float | None = None
@@ -83,6 +88,8 @@ class ValidationMonitor:
             raise ValueError(f"every must be >= 1, got {self.every}")
         if self.patience < 1:
             raise ValueError(f"patience must be >= 1, got {self.patience}")
+        if self.halt_patience < 1:
+            raise ValueError(f"halt_patience must be >= 1, got {self.halt_patience}")
 
     def due(self, step: int) -> bool:
         return step % self.every == 0
@@ -106,7 +113,8 @@ class ValidationMonitor:
         else:
             self.stale += 1
         reason = self.halt(record) if self.halt is not None else None
-        if reason:
+        record["halt_signal"] = float(bool(reason))
+        if reason and self._halt_signals_in_a_row() >= self.halt_patience:
             self.stop = StopInfo(step, STOP_HALT, self.best_step, reason)
         elif self.stale >= self.patience:
             self.stop = StopInfo(
@@ -119,6 +127,14 @@ class ValidationMonitor:
         if self.stop is None:
             self.stop = StopInfo(step, STOP_BUDGET, self.best_step, "step budget used up")
         return self.stop
+
+    def _halt_signals_in_a_row(self) -> int:
+        count = 0
+        for record in reversed(self.history):
+            if not record.get("halt_signal"):
+                break
+            count += 1
+        return count
 
     def _improves(self, value: float) -> bool:
         return self.best_value is None or value < self.best_value * (1.0 - self.min_delta)
