@@ -200,3 +200,24 @@ def test_refit_trains_every_network_on_all_series_for_the_kept_step_count(tmp_pa
             if '"stop"' in line
         ]
         assert refit_stops[0]["step"] == kept and "refit" in refit_stops[0]["detail"]
+
+
+@pytest.mark.slow
+def test_the_hf_checks_sample_the_frozen_lf_prior_once(monkeypatch):
+    from timevqvdm.prior import LatentPrior
+
+    calls = []
+    original = LatentPrior.sample
+
+    def recording(self, n, *args, cond=None, **kwargs):
+        calls.append("hf" if cond is not None else "lf")
+        return original(self, n, *args, cond=cond, **kwargs)
+
+    monkeypatch.setattr(LatentPrior, "sample", recording)
+    train = load_dataset("GunPoint", split="train")
+    model = TimeVQVDM(config=_monitored_tiny(stage2_patience=100, copy_threshold=1.0), progress=False)
+    model.fit(train)
+    lf_checks = len(model.history["stage2_lf"]["validation"])
+    hf_checks = len(model.history["stage2_hf"]["validation"])
+    assert hf_checks > 1
+    assert calls == ["lf"] * lf_checks + ["lf"] + ["hf"] * hf_checks

@@ -244,9 +244,17 @@ def _prior_monitors(model: TimeVQVDM, train_part: TimeSeriesDataset, val_part: T
         z_q = tokenizer.quantize(prior_lf.scaler.inverse(z), "lf")
         return tokenizer.decode_band(z_q, "lf").cpu().numpy()
 
+    # The LF prior is frozen while the HF prior trains: its latents are drawn once, with a seed of their own,
+    # and every HF check conditions on them, so a check costs one prior's sampling and successive checks
+    # differ only by the HF prior.
+    lf_draws: dict[int, torch.Tensor] = {}
+
     def draw_both(n: int, y: torch.Tensor | None, seed: int) -> np.ndarray:
+        if n not in lf_draws:
+            lf_generator = torch.Generator(device=device).manual_seed(cfg.seed + 2)
+            lf_draws[n] = prior_lf.sample(n, y=y, generator=lf_generator, **kwargs)
+        z_lf = lf_draws[n]
         generator = torch.Generator(device=device).manual_seed(seed)
-        z_lf = prior_lf.sample(n, y=y, generator=generator, **kwargs)
         z_hf = prior_hf.sample(n, y=y, cond=z_lf, generator=generator, **kwargs)
         x_lf, x_hf = decode_latents(tokenizer, prior_lf, prior_hf, z_lf, z_hf)
         return (x_lf + x_hf).cpu().numpy()

@@ -6,7 +6,8 @@ copy share (`evaluation.memorisation`, the held-out part and the training part's
 standing in for the real unseen series) and their
 FID to the held-out part and to the training part in the features of a random FCN (internally comparable
 across steps; not the protocol's trained FCN). The LF prior is checked on LF-band series (the HF prior is not
-trained yet), the HF prior on whole series drawn from both priors. On variable-length data the novelty
+trained yet), the HF prior on whole series drawn from both priors (`fitting` draws the frozen LF prior's
+latents once and conditions every HF check on them). On variable-length data the novelty
 samples get lengths from the length model (drawn per class from the training part's lengths, as `sample`
 does) and every set's padded steps are 0 before the FCN and the distances see them (`evaluation.lengths`).
 
