@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Literal
 
@@ -22,6 +21,7 @@ from timevqvdm.diffusion import (
 from timevqvdm.diffusion.noise import gaussian
 from timevqvdm.prior.config import PriorConfig
 from timevqvdm.prior.scaler import LatentScaler
+from timevqvdm.prior.slicing import sliced_forward
 from timevqvdm.prior.unet import UNet1D
 
 
@@ -132,12 +132,8 @@ class LatentPrior(nn.Module):
             )  # fmt: skip
 
     def _inference_network(self, width: int, device: torch.device) -> Callable[..., Tensor]:
-        """The network, called on cache-sized slices of the batch (`UNet1D.inference_batch`), on CPU one
-        slice per core."""
-        dtype = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
-        max_batch = self.network.inference_batch(width, dtype or torch.float32)
-        workers = torch.get_num_threads() if device.type == "cpu" else 1
-        return functools.partial(self.network.forward_in_chunks, max_batch=max_batch, workers=workers)
+        """The network as the sampler calls it: on cache-sized slices of the batch (`prior.slicing`)."""
+        return sliced_forward(self.network, width, device)
 
     def _labels(self, n: int, y: Tensor | None, device: torch.device) -> Tensor:
         if n < 1:
