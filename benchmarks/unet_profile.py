@@ -1,10 +1,10 @@
 """Where a sampling forward pass of the U-Nets spends its time, by operator (issue: stage 2, FLOP utilisation).
 
-For the GunPoint `paper` priors (LF and HF) at the slice size the sampler uses (`prior.slicing.inference_batch`),
-in fp32 and under bf16 autocast, on one intra-op thread (the sampler runs one slice per core): the wall time
-of a forward pass, each operator group's share of the profiled CPU time, and the FLOP/s the convolutions
-reach on their own (their FLOPs over their self time) beside the one-thread matrix-multiply peak measured
-in the same run. Writes ``benchmarks/results/unet-profile-<device>.json``::
+For the GunPoint `paper` priors (LF and HF) at the slice size the sampler uses
+(`prior.slicing.inference_batch`), in fp32 and under bf16 autocast, on one intra-op thread (the sampler runs
+one slice per core): the wall time of a forward pass, each operator group's share of the profiled CPU time,
+and the FLOP/s the convolutions reach on their own (their FLOPs over their self time) beside the one-thread
+matrix-multiply peak measured in the same run. Writes ``benchmarks/results/unet-profile-<device>.json``::
 
     python benchmarks/unet_profile.py
 
