@@ -10,6 +10,8 @@ from collections.abc import Callable
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from timevqvdm.prior.slicing import inference_batch, sliced_forward
+
 
 def synchronize(device: str) -> None:
     if device.startswith("cuda"):
@@ -58,17 +60,17 @@ def unet_forward_stats(model, device: str, peaks: dict[str, float], batch: int =
     """FLOPs per forward (flop_counter) and achieved FLOP/s in fp32 and bf16 autocast, for both priors.
 
     Measured at `batch` (the training batch) and at the slice size the samplers use
-    (`UNet1D.inference_batch`, which depends on the precision); "both" sums the two priors at the sampling
-    slice with every core on one slice. "sampler_path" is what a sampling step runs: 1024 series (2048 for a
-    guided step's stacked batch) through `LatentPrior`'s inference network, cache-sized slices and, on CPU,
-    one slice per core.
+    (`prior.slicing.inference_batch`, which depends on the precision); "both" sums the two priors at the
+    sampling slice with every core on one slice. "sampler_path" is what a sampling step runs: 1024 series
+    (2048 for a guided step's stacked batch) through the sampler's sliced forward
+    (`prior.slicing.sliced_forward`): cache-sized slices and, on CPU, one slice per core.
     """
     out: dict = {"both_at_sampling_slice": {}, "sampler_path": {}}
     lf_shape = model.prior_lf.latent_shape
     for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
         entry: dict = {}
         for precision, dtype in DTYPES.items():
-            slice_size = prior.network.inference_batch(prior.latent_shape[1], dtype)
+            slice_size = inference_batch(prior.network, prior.latent_shape[1], dtype)
             for label, size in ((f"batch_{batch}", batch), ("sampling_slice", slice_size)):
                 stats = _forward_stats(prior, size, device, cond_shape, dtype, peaks)
                 entry.setdefault(label, {})[precision] = stats
@@ -101,7 +103,7 @@ def _sampler_path_stats(model, batch: int, device: str, dtype: torch.dtype, peak
         with FlopCounterMode(display=False) as counter:  # counted on the plain forward: same operations
             prior.network(z, t, y, cond)
         with torch.autocast(device_type=device_type, dtype=dtype, enabled=autocast):
-            network = prior._inference_network(z.shape[-1], torch.device(device))
+            network = sliced_forward(prior.network, z.shape[-1], torch.device(device))
 
         def run(network=network, z=z, t=t, y=y, cond=cond):
             with torch.autocast(device_type=device_type, dtype=dtype, enabled=autocast):

@@ -34,6 +34,7 @@ from timevqvdm import TimeVQVDM
 from timevqvdm.compiled import compiled_forward, compiler_available, compiling
 from timevqvdm.config import DEFAULT_PRESET, get_preset
 from timevqvdm.data import load_dataset
+from timevqvdm.prior.slicing import sliced_forward
 from timevqvdm.training.checkpoint import save_json
 
 ROOT = Path(__file__).resolve().parent
@@ -122,7 +123,7 @@ def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int) -> dict
     for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
         cond_shape = model.prior_lf.latent_shape if band == "hf" else None
         z, t, y, cond = unet_inputs(prior, n, device, cond_shape)
-        network = prior._inference_network(z.shape[-1], torch.device(device))
+        network = sliced_forward(prior.network, z.shape[-1], torch.device(device))
 
         def forward(compiled: bool, network=network, z=z, t=t, y=y, cond=cond) -> None:
             with torch.no_grad():

@@ -1,10 +1,10 @@
 """Where a sampling forward pass of the U-Nets spends its time, by operator (issue: stage 2, FLOP utilisation).
 
-For the GunPoint `paper` priors (LF and HF) at the slice size the sampler uses (`UNet1D.inference_batch`),
-in fp32 and under bf16 autocast, on one intra-op thread (the sampler runs one slice per core): the wall time
-of a forward pass, each operator group's share of the profiled CPU time, and the FLOP/s the convolutions
-reach on their own (their FLOPs over their self time) beside the one-thread matrix-multiply peak measured
-in the same run. Writes ``benchmarks/results/unet-profile-<device>.json``::
+For the GunPoint `paper` priors (LF and HF) at the slice size the sampler uses
+(`prior.slicing.inference_batch`), in fp32 and under bf16 autocast, on one intra-op thread (the sampler runs
+one slice per core): the wall time of a forward pass, each operator group's share of the profiled CPU time,
+and the FLOP/s the convolutions reach on their own (their FLOPs over their self time) beside the one-thread
+matrix-multiply peak measured in the same run. Writes ``benchmarks/results/unet-profile-<device>.json``::
 
     python benchmarks/unet_profile.py
 
@@ -25,6 +25,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from common import DTYPES, environment, matmul_peak, unet_inputs
 from timevqvdm import TimeVQVDM
+from timevqvdm.prior.slicing import inference_batch
 from timevqvdm.training.checkpoint import save_json
 
 ROOT = Path(__file__).resolve().parent
@@ -60,7 +61,7 @@ def profile_forward(prior, cond_shape, precision: str) -> dict:
     """Time and profile `REPEATS` forward passes of one prior at its sampling slice."""
     network = prior.network.eval()
     dtype = DTYPES[precision]
-    batch = network.inference_batch(prior.latent_shape[1], dtype)
+    batch = inference_batch(network, prior.latent_shape[1], dtype)
     z, t, y, cond = unet_inputs(prior, batch, "cpu", cond_shape)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
     with autocast:

@@ -18,6 +18,7 @@ from timevqvdm import TimeVQVDM, compiled
 from timevqvdm.compiled import compiled_forward, compiler_available, compiling, networks_of
 from timevqvdm.config import get_preset
 from timevqvdm.prior import UNet1D
+from timevqvdm.prior.slicing import forward_in_slices
 from timevqvdm.tokenizer import build_tokenizer
 
 needs_compiler = pytest.mark.skipif(not compiler_available(), reason="torch.compile is unsupported here")
@@ -129,9 +130,9 @@ def test_compiled_sampling_forward_agrees_with_eager() -> None:
     z, _, y, cond = unet_inputs(batch=7, cond_channels=3)
     t = torch.full((7,), 0.3)
     with torch.no_grad():
-        eager = net.forward_in_chunks(z, t, y, cond, max_batch=4)  # slices of 4 and 3, padded to 4
+        eager = forward_in_slices(net, z, t, y, cond, max_batch=4)  # slices of 4 and 3, padded to 4
         with compiling([net]):
-            compiled_out = net.forward_in_chunks(z, t, y, cond, max_batch=4)
+            compiled_out = forward_in_slices(net, z, t, y, cond, max_batch=4)
     forward = compiled_forward(net)
     assert forward.compiled is not None and not forward.failed
     torch.testing.assert_close(compiled_out, eager, rtol=1e-4, atol=1e-4)

@@ -231,14 +231,14 @@ def _best() -> TimeVQVDMConfig:
     """The paper's model and training, with every lever that measured better on the development datasets.
 
     Chosen by the FID of 1024 series against the *training* split (never a test-split score), 2 seeds, on
-    GunPoint and ItalyPowerDemand (benchmarks/results/levers-*.json):
+    GunPoint and ItalyPowerDemand; the figures are in benchmarks/results/levers-*.json and README.md,
+    "Current measurements" (docs/benchmark.md, "Quality levers", says how they are made):
 
-    * 16 ancestral steps: within run-to-run noise of 128 at an eighth of the cost; DDIM needs far more
-      steps with the eps-predicting prior;
+    * 16 ancestral steps: 128 cost eight times as much for no gain beyond run-to-run noise; DDIM needs far
+      more steps with the eps-predicting prior;
     * unconditional sampling through the class prior (classes in training proportions, each sampled
-      conditionally) instead of the null class: 0.86 vs 1.56 (GunPoint), 0.20 vs 1.27 (ItalyPowerDemand).
-      Its samples sit closer to the training series (GunPoint copy share 0.35 vs 0.22; real test series:
-      0.05), so check `memorisation` before sharing samples of a small training set;
+      conditionally) instead of the null class: a lower FID on both datasets. Its samples sit closer to
+      the training series, so check `memorisation` before sharing samples of a small training set;
     * w = 1 (no guidance) for class-conditional samples: the lowest FID of w = 1 / 2 / 3 / 5 on both;
     * no effect: rescale γ from 0 to 0.5. Worse: velocity prediction (retrained stage 2).
     """
@@ -251,8 +251,8 @@ def _best() -> TimeVQVDMConfig:
 def _quick() -> TimeVQVDMConfig:
     """A few minutes on a laptop CPU: a narrower tokenizer, the paper's priors, fewer epochs.
 
-    The priors keep the paper's width: narrower U-Nets learned several times slower per step on GunPoint
-    (HF loss 0.51 vs 0.08 after 300 steps), which cost more than their cheaper steps saved.
+    The priors keep the paper's width: narrower U-Nets learned so much more slowly per step that it cost
+    more than their cheaper steps saved (docs/benchmark.md, "Choices measured once").
     """
     return TimeVQVDMConfig(
         tokenizer=TokenizerConfig(hidden_channels=32, n_res_blocks=2),

@@ -30,7 +30,7 @@ from timevqvdm.prior import LatentPrior
 from timevqvdm.sample_labels import Labels
 from timevqvdm.tokenizer import FrequencyTokenizer
 
-# Importable from here as before the work moved to its own modules.
+# Re-exported so that code importing these names from the facade's module keeps working.
 __all__ = ["MODEL_JSON", "DataInfo", "SampledBands", "TimeVQVDM", "data_fingerprint", "proportional_labels"]
 
 

@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from timevqvdm.config import get_preset
+from timevqvdm.diffusion import DiffusionProcess
 from timevqvdm.prior import LatentPrior, PriorConfig, build_prior
 
 TINY = get_preset("tiny").prior
@@ -153,3 +154,11 @@ def test_paper_size_parameter_counts() -> None:
     n_lf, n_hf = (sum(p.numel() for p in prior.parameters()) for prior in (lf, hf))
     assert (n_lf, n_hf) == (4_168_035, 4_023_751)
     assert n_lf == pytest.approx(4.12e6, rel=0.02) and n_hf == pytest.approx(3.97e6, rel=0.02)
+
+
+def test_the_process_holds_the_settings_and_the_state_dict_only_network_and_scaler() -> None:
+    """The process has no weights, so saved priors keep their keys: ``network.*`` and ``scaler.*``."""
+    prior = lf_prior(cfg=dataclasses.replace(TINY, prediction="v", class_dropout=0.2))
+    assert prior.process == DiffusionProcess(null_class=2, prediction="v", class_dropout=0.2)
+    assert (prior.null_class, prior.prediction, prior.class_dropout) == (2, "v", 0.2)
+    assert {key.split(".")[0] for key in prior.state_dict()} == {"network", "scaler"}

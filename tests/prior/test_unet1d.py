@@ -7,7 +7,6 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from timevqvdm.prior import PriorConfig, UNet1D
-from timevqvdm.prior.unet import shared_time
 
 
 def tiny_unet(**overrides) -> UNet1D:
@@ -164,24 +163,6 @@ def test_paper_size_flops_are_pinned() -> None:
     assert paper_gflops("hf") == pytest.approx(7.596, rel=0.01)
 
 
-def test_forward_in_chunks_equals_one_forward_for_an_uneven_split() -> None:
-    net = tiny_unet(cond_channels=2).eval()
-    g = torch.Generator().manual_seed(1)
-    z, t = torch.randn(7, 4, 12, generator=g), torch.rand(7, generator=g)
-    y, cond = torch.randint(0, 3, (7,), generator=g), torch.randn(7, 2, 5, generator=g)
-    with torch.no_grad():
-        whole = net(z, t, y, cond)
-        chunked = net.forward_in_chunks(z, t, y, cond, max_batch=3)  # slices of 3, 2, 2
-    torch.testing.assert_close(chunked, whole)
-
-
-def test_inference_batch_shrinks_with_width_and_grows_for_half_precision() -> None:
-    net = tiny_unet()
-    assert net.inference_batch(128) == 2 * net.inference_batch(256)  # the budget is a power of two
-    assert net.inference_batch(128, torch.bfloat16) == 2 * net.inference_batch(128)
-    assert net.inference_batch(10**9) == 1
-
-
 def test_standardised_kernel_follows_weight_updates() -> None:
     """The kernel is standardised in every forward (no cache): an in-place training step shows at once."""
     net = tiny_unet().eval()
@@ -200,24 +181,6 @@ def test_standardised_kernel_follows_weight_updates() -> None:
     assert not torch.allclose(after, before)
 
 
-def test_slices_on_parallel_workers_keep_the_callers_grad_mode_autocast_and_threads() -> None:
-    net = tiny_unet().eval()
-    g = torch.Generator().manual_seed(2)
-    z, t = torch.randn(300, 4, 8, generator=g), torch.rand(300, generator=g)
-    y = torch.randint(0, 3, (300,), generator=g)
-    threads = torch.get_num_threads()
-    with torch.no_grad():
-        torch.testing.assert_close(net.forward_in_chunks(z, t, y, max_batch=100, workers=2), net(z, t, y))
-        with torch.autocast("cpu", dtype=torch.bfloat16):
-            parallel = net.forward_in_chunks(z, t, y, max_batch=100, workers=2)
-            plain = net(z, t, y)
-    assert parallel.dtype == plain.dtype == torch.bfloat16  # autocast reached the worker threads
-    assert not parallel.requires_grad
-    assert torch.get_num_threads() == threads
-    with_grad = net.forward_in_chunks(z, t, y, max_batch=100, workers=2)
-    assert with_grad.requires_grad  # and so did grad mode
-
-
 def test_one_time_for_the_batch_gives_the_per_series_result() -> None:
     """A sampler step's shared time, t (1,), embeds once per class; one time per series embeds once per
     series: the same output, with or without gradients."""
@@ -232,14 +195,6 @@ def test_one_time_for_the_batch_gives_the_per_series_result() -> None:
     with torch.no_grad():
         fast = net(z, t[:1], y)
     torch.testing.assert_close(fast, net(z, t, y).detach())
-
-
-def test_shared_time_is_detected_on_the_host() -> None:
-    assert shared_time(torch.full((5,), 0.25)).shape == (1,)
-    varied = torch.tensor([0.25, 0.5])
-    assert shared_time(varied) is varied
-    one = torch.tensor([0.5])
-    assert shared_time(one) is one
 
 
 def test_a_time_of_another_length_is_rejected() -> None:

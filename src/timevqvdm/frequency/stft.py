@@ -34,13 +34,19 @@ def _as_real_float(x: Tensor) -> Tensor:
 def stft(x: Tensor, n_fft: int = 8, hop_length: int = 1) -> Tensor:
     """Short-time Fourier transform, Eq. (32).
 
-    Args:
-        x: series, shape ``(B, C, L)``, real. ``L`` must exceed ``n_fft // 2`` (reflect padding).
-        n_fft: window length.
-        hop_length: frame step.
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, L)
+        Real series; ``L`` must exceed ``n_fft // 2`` (reflect padding).
+    n_fft : int
+        Window length.
+    hop_length : int
+        Frame step.
 
-    Returns:
-        ``u`` of shape ``(B, 2C, n_fft // 2 + 1, L // hop_length + 1)``, real/imag interleaved per channel.
+    Returns
+    -------
+    Tensor, shape (B, 2C, n_fft // 2 + 1, L // hop_length + 1)
+        The spectrogram u, real/imag interleaved per channel.
     """
     if x.ndim != 3:
         raise ValueError(f"stft expects x of shape (B, C, L), got {tuple(x.shape)}")
@@ -67,12 +73,18 @@ def stft(x: Tensor, n_fft: int = 8, hop_length: int = 1) -> Tensor:
 def istft(u: Tensor, length: int, n_fft: int = 8, hop_length: int = 1) -> Tensor:
     """Inverse STFT, Eq. (33); the exact inverse of `stft` for the same settings.
 
-    Args:
-        u: spectrogram, shape ``(B, 2C, n_fft // 2 + 1, W)``, real/imag interleaved per channel.
-        length: output length ``L``.
+    Parameters
+    ----------
+    u : Tensor, shape (B, 2C, n_fft // 2 + 1, W)
+        Spectrogram, real/imag interleaved per channel.
+    length : int
+        Output length ``L``.
+    n_fft, hop_length : int
+        As given to `stft`.
 
-    Returns:
-        ``x`` of shape ``(B, C, length)``.
+    Returns
+    -------
+    Tensor, shape (B, C, length)
     """
     if u.ndim != 4 or u.shape[1] % 2:
         raise ValueError(f"istft expects u of shape (B, 2C, H, W), got {tuple(u.shape)}")
@@ -113,11 +125,19 @@ def split_frequencies(
 ) -> tuple[Tensor, Tensor]:
     """Split a series into its low- and high-frequency parts, Eq. (35)-(36).
 
-    Args:
-        x: series, shape ``(B, C, L)``.
+    Parameters
+    ----------
+    x : Tensor, shape (B, C, L)
+        Series.
+    n_fft, hop_length : int
+        STFT window and hop.
+    cutoff : int
+        Frequency rows of the LF part.
 
-    Returns:
-        ``(x_lf, x_hf)``, each ``(B, C, L)``, with ``x == x_lf + x_hf`` up to round-off.
+    Returns
+    -------
+    x_lf, x_hf : Tensor, shape (B, C, L)
+        With ``x == x_lf + x_hf`` up to round-off.
     """
     u = stft(x, n_fft, hop_length)
     length = x.shape[-1]

@@ -1,4 +1,5 @@
-"""Stage 2's networks: the 1D U-Net denoiser and its conditioning, the latent scaler, one band's prior."""
+"""Stage 2's networks: the 1D U-Net denoiser and its conditioning, the latent scaler, one band's prior, and
+how a trained U-Net runs at inference (`slicing`)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
-"""One band's diffusion prior: the U-Net, its latent scaler and the noise process, and the factory."""
+"""One band's diffusion prior: the U-Net, its latent scaler and the diffusion process, and the factory."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import Literal
 
@@ -10,29 +9,34 @@ import torch
 from torch import Tensor, nn
 
 from timevqvdm.compiled import compiling
-from timevqvdm.diffusion import (
-    PREDICTIONS,
-    check_start_time,
-    diffusion_loss,
-    drop_classes,
-    get_sampler,
-    guided_model_fn,
-    sampling_times,
-)
-from timevqvdm.diffusion.noise import gaussian
+from timevqvdm.diffusion import DiffusionProcess
 from timevqvdm.prior.config import PriorConfig
 from timevqvdm.prior.scaler import LatentScaler
+from timevqvdm.prior.slicing import sliced_forward
 from timevqvdm.prior.unet import UNet1D
 
 
 class LatentPrior(nn.Module):
     """The diffusion prior of one band (LF or HF) over scaled latents (B, C, W).
 
-    network: the denoiser; n_classes: real classes, label n_classes is the null class (also used for
-    unlabelled data); prediction: "eps" (thesis) or "v"; class_dropout: probability of training on the null
-    label (2.3.6); latent_shape: (C, W) of this band's latents, the default shape for `sample`.
-    The `scaler` is fitted by the caller (`prior.scaler.fit(z)`) and stored in the state dict; the prior
-    itself works on scaled latents only.
+    It keeps three parts and delegates: the denoiser `network`, the `scaler` between stage-1 latents and
+    the scaled latents the prior works on (fitted by the caller, ``prior.scaler.fit(z)``, and stored in the
+    state dict beside the network's weights), and the `process` (`DiffusionProcess`: what the network
+    predicts, the class dropout and the null class; no weights). The state dict is ``network.*`` and
+    ``scaler.*``.
+
+    Parameters
+    ----------
+    network : UNet1D
+        The denoiser.
+    n_classes : int
+        Real classes; label `n_classes` is the null class (also used for unlabelled data).
+    latent_shape : tuple of int
+        (C, W) of this band's latents, the default shape for `sample`.
+    prediction : str
+        ``"eps"`` (the thesis) or ``"v"``.
+    class_dropout : float
+        Probability of training on the null label (thesis 2.3.6).
     """
 
     def __init__(
@@ -45,20 +49,25 @@ class LatentPrior(nn.Module):
         class_dropout: float = 0.1,
     ) -> None:
         super().__init__()
-        if prediction not in PREDICTIONS:
-            raise ValueError(f"unknown prediction {prediction!r}; choose one of {PREDICTIONS}")
-        if not 0.0 <= class_dropout <= 1.0:
-            raise ValueError(f"class_dropout must be in [0, 1], got {class_dropout}")
+        self.process = DiffusionProcess(
+            null_class=n_classes, prediction=prediction, class_dropout=class_dropout
+        )
         self.network = network
         self.scaler = LatentScaler()
         self.n_classes = n_classes
         self.latent_shape = tuple(latent_shape)
-        self.prediction = prediction
-        self.class_dropout = class_dropout
 
     @property
     def null_class(self) -> int:
-        return self.n_classes
+        return self.process.null_class
+
+    @property
+    def prediction(self) -> str:
+        return self.process.prediction
+
+    @property
+    def class_dropout(self) -> float:
+        return self.process.class_dropout
 
     def networks(self) -> list[nn.Module]:
         """What a compiler takes whole (`timevqvdm.compiled`): the U-Net."""
@@ -67,20 +76,25 @@ class LatentPrior(nn.Module):
     def training_loss(
         self, batch: dict[str, Tensor], generator: torch.Generator
     ) -> tuple[Tensor, dict[str, float]]:
-        """The trainer's contract. batch: "z0" (B, C, W) scaled latents; "y" (B,) int64, absent when
-        unlabelled (then every label is null); "cond" (B, Cc, W') for the HF prior; "mask" (B, W), absent
-        when every series has full length, 1 on the latent positions whose span holds observed time steps
-        (`FrequencyTokenizer.latent_mask`): the others add nothing to the loss. Returns (loss, logs)."""
-        z0 = batch["z0"]
-        y = batch.get("y")
-        if y is None:
-            y = torch.full((z0.shape[0],), self.null_class, dtype=torch.long, device=z0.device)
-        # Algorithm 2's class guidance signal: y, or the null class with probability class_dropout.
-        y = drop_classes(y, self.class_dropout, self.null_class, generator)
-        loss = diffusion_loss(
-            self.network, z0, y=y, cond=batch.get("cond"), prediction=self.prediction, generator=generator,
-            mask=batch.get("mask"),
-        )  # fmt: skip
+        """The trainer's contract: the process's loss of the network on one batch.
+
+        Parameters
+        ----------
+        batch : dict of str to Tensor
+            ``"z0"`` (B, C, W) scaled latents; ``"y"`` (B,) int64, absent when unlabelled (then every label
+            is null); ``"cond"`` (B, Cc, W') for the HF prior; ``"mask"`` (B, W), absent when every series
+            has full length, 1 on the latent positions whose span holds observed time steps
+            (`FrequencyTokenizer.latent_mask`): the others add nothing to the loss.
+        generator : torch.Generator
+            The source of every draw of the step.
+
+        Returns
+        -------
+        loss : Tensor, shape ()
+        logs : dict
+            ``{"loss": float}``.
+        """
+        loss = self.process.loss(self.network, batch, generator)
         return loss, {"loss": float(loss.detach())}
 
     @torch.no_grad()
@@ -100,56 +114,33 @@ class LatentPrior(nn.Module):
         callback: Callable[..., None] | None = None,
         compile: bool = False,
     ) -> Tensor:
-        """Draw n scaled latents (n, C, W) (Algorithm 3; `scaler.inverse` maps them back).
+        """Draw n scaled latents (thesis Algorithm 3; `scaler.inverse` maps them back).
 
-        y: (n,) int64 labels in [0, n_classes], None for unconditional (null) sampling; cond: (n, Cc, W')
-        input condition for the HF prior (the scaled LF latent); guidance: w of Eq. (29); rescale: gamma of
-        Eq. (31); t_max: first time of the grid, in (0, 1]; 1 only for a v-predicting prior (an eps network
-        cannot predict z_0 from pure noise; the thesis uses 0.99); shape: (C, W), defaults to
-        `latent_shape`. The initial noise and the sampler's noise come from `generator`, so a seed fixes the
-        samples. `callback` is handed to the sampler (called once per step; progress bars). compile: run the
-        U-Net through torch.compile (`timevqvdm.compiled`; eager where it is unavailable).
+        The process samples (`DiffusionProcess.sample`, which states the sampling arguments: `y`, `cond`,
+        `steps`, `guidance`, `rescale`, `t_max`, `sampler`, `generator`, `callback`); the network runs on
+        cache-sized slices of the batch (`prior.slicing`).
+
+        Parameters
+        ----------
+        n : int
+            Number of latents.
+        shape : tuple of int, optional
+            (C, W) of each latent; defaults to `latent_shape`.
+        compile : bool
+            Run the U-Net through torch.compile (`timevqvdm.compiled`; eager where it is unavailable).
+
+        Returns
+        -------
+        Tensor, shape (n, C, W)
         """
-        sample_fn = get_sampler(sampler)
-        check_start_time(t_max, self.prediction)
         device = next(self.parameters()).device
-        y = self._labels(n, y, device)
-        if cond is not None:
-            cond = cond.to(device)
-        z = gaussian((n, *(shape or self.latent_shape)), generator=generator, device=device)
-        model_fn = guided_model_fn(
-            self._inference_network(z.shape[-1], device),
-            y=y,
-            guidance=guidance,
-            null_class=self.null_class,
-            cond=cond,
-            prediction=self.prediction,
-        )
+        full_shape = (n, *(shape or self.latent_shape))
+        network = sliced_forward(self.network, full_shape[-1], device)
         with compiling(self.networks(), enabled=compile):
-            return sample_fn(
-                model_fn, z, sampling_times(steps, t_max), rescale=rescale, generator=generator,
-                callback=callback,
+            return self.process.sample(
+                network, full_shape, y=y, cond=cond, steps=steps, guidance=guidance, rescale=rescale,
+                t_max=t_max, sampler=sampler, generator=generator, callback=callback, device=device,
             )  # fmt: skip
-
-    def _inference_network(self, width: int, device: torch.device) -> Callable[..., Tensor]:
-        """The network, called on cache-sized slices of the batch (`UNet1D.inference_batch`), on CPU one
-        slice per core."""
-        dtype = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
-        max_batch = self.network.inference_batch(width, dtype or torch.float32)
-        workers = torch.get_num_threads() if device.type == "cpu" else 1
-        return functools.partial(self.network.forward_in_chunks, max_batch=max_batch, workers=workers)
-
-    def _labels(self, n: int, y: Tensor | None, device: torch.device) -> Tensor:
-        if n < 1:
-            raise ValueError(f"n must be >= 1, got {n}")
-        if y is None:
-            return torch.full((n,), self.null_class, dtype=torch.long, device=device)
-        y = torch.as_tensor(y, dtype=torch.long, device=device)
-        if y.shape != (n,):
-            raise ValueError(f"y must have shape ({n},), got {tuple(y.shape)}")
-        if bool(((y < 0) | (y > self.null_class)).any()):
-            raise ValueError(f"labels must be in [0, {self.null_class}] ({self.null_class} = unconditional)")
-        return y
 
 
 def build_prior(
@@ -163,8 +154,21 @@ def build_prior(
 ) -> LatentPrior:
     """The factory where PriorConfig stops: the LF prior uses cfg.lf_channels, the HF prior cfg.hf_channels.
 
-    latent_channels / latent_width: the band's latent (C, W) as the prior sees it (frequency rows stacked on
-    channels); cond_channels: channels of the input condition, 0 for LF, the LF latent's channels for HF.
+    Parameters
+    ----------
+    latent_channels, latent_width : int
+        The band's latent (C, W) as the prior sees it (frequency rows stacked on channels).
+    n_classes : int
+        Real classes (0 for unlabelled data); the null class comes on top.
+    cond_channels : int
+        Channels of the input condition: 0 for LF, the LF latent's channels for HF.
+    cfg : PriorConfig
+    band : {"lf", "hf"}
+
+    Returns
+    -------
+    LatentPrior
+        With an unfitted scaler.
     """
     if band not in ("lf", "hf"):
         raise ValueError(f"band must be 'lf' or 'hf', got {band!r}")

@@ -11,28 +11,19 @@ halving the width, so every level down-samples and the middle runs at c_n on W /
 time/class embedding gives a scale and shift after the first GroupNorm) and pre-norm linear attention, and
 keeps two skips: after its first block and after its attention. The up path mirrors it at the same channels;
 its up-sampling restores the skip's exact width, so odd widths work. A last residual block takes the input
-conv's features as a third skip. At thesis size this has 4.17M (LF) and 4.02M (HF) parameters (Table 2:
-4.12M, 3.97M).
+conv's features as a third skip. At thesis size the parameter counts are within 2% of Table 2's (pinned in
+tests/prior/test_latent_prior.py, the FLOPs in tests/prior/test_unet1d.py).
 """
 
 from __future__ import annotations
 
 import itertools
 import math
-from concurrent.futures import ThreadPoolExecutor
 from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
-
-# Bytes of one top-level activation (B x channels[0] x W) that a forward pass should not exceed at inference:
-# about a core's L2 cache. Measured on the GunPoint `paper` priors (2 threads, benchmarks/sampling.py): LF is
-# fastest at 512 series per forward, HF (4x wider latents) at 256 — both ~2 MiB — and a batch of 1024 (2048
-# under guidance) runs HF 1.6x slower per series, its activations spilling out of cache.
-INFERENCE_BUDGET_BYTES = 2 * 2**20
-# Fewer series than this per slice would cost more in per-call overhead than a parallel slice gains.
-MIN_PARALLEL_SLICE = 128
 
 
 class Embedding(NamedTuple):
@@ -47,16 +38,30 @@ class Embedding(NamedTuple):
 
 
 class UNet1D(nn.Module):
-    """Noise (or velocity) predictor `forward(z, t, y, cond=None) -> (B, in_channels, W)`.
+    """Noise (or velocity) predictor ``forward(z, t, y, cond=None) -> (B, in_channels, W)``.
 
-    `forward` is one graph for a compiler (`torch.compile`, `timevqvdm.compiled`): no Python-side caches, no
-    branches on tensor values; its only branches depend on shapes, dtypes and the architecture.
+    The class holds the architecture only; how a trained network runs over a large batch (slices, threads)
+    is the sampling side's business (`prior.slicing`). `forward` is one graph for a compiler
+    (`torch.compile`, `timevqvdm.compiled`): no Python-side caches, no branches on tensor values; its only
+    branches depend on shapes, dtypes and the architecture.
 
-    channels: channels of each level's down-sampled output, top to bottom; len(channels) levels, each halving
-    the width, so W must be at least 2 ** len(channels) (`min_width`). n_classes: real classes; label
-    n_classes is the null (unconditional) class. cond_channels: channels of the input condition (the scaled
-    LF latent for the HF prior), 0 for none. emb_dim: size of the time and of the class embedding
-    (concatenated: 2 * emb_dim).
+    Parameters
+    ----------
+    in_channels : int
+        Channels C of the latent z.
+    channels : tuple of int
+        Channels of each level's down-sampled output, top to bottom: ``len(channels)`` levels, each halving
+        the width, so W must be at least ``2 ** len(channels)`` (`min_width`).
+    n_classes : int
+        Real classes; label ``n_classes`` is the null (unconditional) class.
+    cond_channels : int
+        Channels of the input condition (the scaled LF latent for the HF prior), 0 for none.
+    emb_dim : int
+        Size of the time and of the class embedding (concatenated: ``2 * emb_dim``).
+    groups : int
+        Groups of the group normalisation; divides every entry of `channels`.
+    attn_heads, attn_head_dim : int
+        Heads of the attention layers and the size of each.
     """
 
     def __init__(
@@ -101,56 +106,25 @@ class UNet1D(nn.Module):
         """The shortest input width: each of the len(channels) levels needs at least 2 positions to halve."""
         return 2 ** len(self.channels)
 
-    def inference_batch(self, width: int, dtype: torch.dtype = torch.float32) -> int:
-        """The largest batch whose top-level activation (B, channels[0], width) fits INFERENCE_BUDGET_BYTES."""
-        per_series = width * self.channels[0] * torch.finfo(dtype).bits // 8
-        return max(1, INFERENCE_BUDGET_BYTES // per_series)
-
-    def forward_in_chunks(
-        self,
-        z: Tensor,
-        t: Tensor,
-        y: Tensor,
-        cond: Tensor | None = None,
-        *,
-        max_batch: int,
-        workers: int = 1,
-    ) -> Tensor:
-        """`forward` over equal slices of at most `max_batch` series; same shapes as `forward`.
-
-        For inference: every series is processed independently, so the result does not depend on the
-        slicing beyond rounding. A t whose entries are all equal (a sampler step) reaches `forward` as one
-        time (1,) (`shared_time`), so the embedding runs once per class. workers > 1 (CPU) runs the slices
-        on that many Python threads with one intra-op thread each — a slice per core. At the widths of these
-        latents most operations are too small to split well across cores (measured on 2 cores: 1.3x faster
-        in fp32 than both cores on each slice).
-        """
-        batch = z.shape[0]
-        t = shared_time(t)
-        workers = max(1, min(workers, batch // MIN_PARALLEL_SLICE))
-        n_slices = -(-batch // max_batch)
-        n_slices = -(-n_slices // workers) * workers  # a multiple of the workers, so no core waits idle
-        size = -(-batch // n_slices)
-        if n_slices == 1:
-            return self(z, t, y, cond)
-        # Every slice gets the same shape (the last one padded by repeating its last series) and storage of
-        # its own (a compiled forward specialises on a view's storage offset), so a compiled forward sees
-        # one input layout per sampling call. Each series is processed alone, so padding changes nothing else.
-        padded = n_slices * size
-        z, y, cond = (None if v is None else _pad_batch(v, padded) for v in (z, y, cond))
-        ts = [t] * n_slices if len(t) == 1 else _slices(_pad_batch(t, padded), size)
-        conds = [None] * n_slices if cond is None else _slices(cond, size)
-        slices = list(zip(_slices(z, size), ts, _slices(y, size), conds, strict=True))
-        if workers == 1:
-            out = [self(*item) for item in slices]
-        else:
-            out = _map_one_slice_per_core(self, slices, workers, z.device.type)
-        return torch.cat(out)[:batch]
-
     def forward(self, z: Tensor, t: Tensor, y: Tensor, cond: Tensor | None = None) -> Tensor:
-        """z: (B, C, W) noisy latent; t: (B,) diffusion time in [0, 1], or (1,): one time for the whole batch
-        (a sampler step, see `_embed`); y: (B,) int64 in [0, n_classes]; cond: (B, cond_channels, W'), any
-        width W', for a network with cond_channels > 0, else None. Returns (B, C, W)."""
+        """Predict the noise (or velocity) of a noisy latent.
+
+        Parameters
+        ----------
+        z : Tensor, shape (B, C, W)
+            The noisy latent z_t.
+        t : Tensor, shape (B,) or (1,)
+            Diffusion time in [0, 1] per series, or one time for the whole batch (a sampler step, see
+            `_embed`).
+        y : Tensor, shape (B,), int64
+            Labels in [0, n_classes], n_classes being the null class.
+        cond : Tensor, shape (B, cond_channels, W'), optional
+            The input condition, any width W', for a network with ``cond_channels > 0``; else None.
+
+        Returns
+        -------
+        Tensor, shape (B, C, W)
+        """
         self._check_inputs(z, t, cond)
         emb = self._embed(t, y)
         x = self.input_conv(self._with_condition(z, cond))  # (B, channels[0], W)
@@ -171,7 +145,7 @@ class UNet1D(nn.Module):
         With one time per series, t (B,), there is one row per series. With one time for the batch, t (1,)
         (a sampler step), there is one row per class, (n_classes + 1, 2 * emb_dim), and each series takes its
         label's row: the embedding MLP and every block's scale/shift layer run on n_classes + 1 rows
-        instead of the whole batch (about 10% of an LF forward's FLOPs at thesis size). The branch is on a
+        instead of the whole batch, whose work would otherwise grow with the batch. The branch is on a
         shape, so a compiler traces one side of it, and the row count is fixed by the architecture.
         """
         if t.shape[0] == 1:
@@ -205,48 +179,6 @@ class UNet1D(nn.Module):
             raise ValueError(
                 f"cond must be ({z.shape[0]}, {self.cond_channels}, W'), got {tuple(cond.shape)}"
             )
-
-
-def shared_time(t: Tensor) -> Tensor:
-    """t (B,) as (1,) when every series has the same time (a sampler step), else unchanged.
-
-    Read on the host, once per call of the sampling driver: `forward` itself never branches on values.
-    """
-    return t[:1] if len(t) > 1 and bool((t == t[0]).all()) else t
-
-
-def _pad_batch(x: Tensor, size: int) -> Tensor:
-    """x (B, ...) -> (size, ...), size >= B, repeating the last entry."""
-    return x if len(x) == size else torch.cat([x, x[-1:].expand(size - len(x), *x.shape[1:])])
-
-
-def _slices(x: Tensor, size: int) -> list[Tensor]:
-    """x (B, ...) in slices of `size` along the batch, each a copy with storage of its own."""
-    return [part.clone() for part in x.split(size)]
-
-
-def _map_one_slice_per_core(
-    network: nn.Module, slices: list[tuple], workers: int, device_type: str
-) -> list[Tensor]:
-    """network(*slice) for every slice, on `workers` threads with one intra-op thread each, in order.
-
-    Grad mode and autocast are thread-local in PyTorch, so each worker re-enters the caller's.
-    """
-    grad = torch.is_grad_enabled()
-    autocast = torch.is_autocast_enabled(device_type)
-    dtype = torch.get_autocast_dtype(device_type)
-
-    def call(item: tuple) -> Tensor:
-        with torch.set_grad_enabled(grad), torch.autocast(device_type, dtype=dtype, enabled=autocast):
-            return network(*item)
-
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            return list(pool.map(call, slices))
-    finally:
-        torch.set_num_threads(threads)
 
 
 class TimeEmbedding(nn.Module):

@@ -16,13 +16,22 @@ def reconstruction_loss(
 ) -> Tensor:
     """Time-domain plus time-frequency mean squared error of one band.
 
-    Args:
-        x, x_hat: band series and its reconstruction, ``(B, C, L)``.
-        u, u_hat: band-masked spectrogram and its reconstruction, ``(B, 2C, H, W)``.
-        mask_x: ``(B, 1, L)``, 1 on observed time steps and 0 on padding; None = all observed.
-        mask_u: ``(B, 1, 1, W)``, 1 on the spectrogram columns that count (`FrequencyTokenizer.column_mask`).
-
     Each mean runs over the entries that count only, so padding adds nothing to the loss or its gradient.
+
+    Parameters
+    ----------
+    x, x_hat : Tensor, shape (B, C, L)
+        Band series and its reconstruction.
+    u, u_hat : Tensor, shape (B, 2C, H, W)
+        Band-masked spectrogram and its reconstruction.
+    mask_x : Tensor, shape (B, 1, L), optional
+        1 on observed time steps and 0 on padding; None = all observed.
+    mask_u : Tensor, shape (B, 1, 1, W), optional
+        1 on the spectrogram columns that count (`FrequencyTokenizer.column_mask`).
+
+    Returns
+    -------
+    Tensor, shape ()
     """
     return masked_mse(x_hat, x, mask_x) + masked_mse(u_hat, u, mask_u)
 

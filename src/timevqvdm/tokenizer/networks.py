@@ -117,9 +117,19 @@ class Decoder(nn.Module):
     Mirrors `Encoder`: linear projection ``latent_dim -> hidden_channels``, residual blocks, one
     transposed-convolution block per down-sampling block, and a 3x3 output convolution without activation.
 
-    Args:
-        widths: the encoder's widths before and after each down-sampling block (`downsampled_widths`);
-            fixes which up-sampling blocks add an extra column.
+    Parameters
+    ----------
+    out_channels : int
+        Spectrogram channels ``2C``.
+    hidden_channels, n_res_blocks : int
+        Width and depth, as the encoder's.
+    latent_dim : int
+        Size d of a code.
+    height : int
+        Spectrogram rows H.
+    widths : list of int
+        The encoder's widths before and after each down-sampling block (`downsampled_widths`); fixes which
+        up-sampling blocks add an extra column.
     """
 
     def __init__(

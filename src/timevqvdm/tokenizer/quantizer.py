@@ -56,12 +56,18 @@ class Quantizer(nn.Module):
     def forward(self, z: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """Quantize for training: updates the EMA codebook in train mode.
 
-        Args:
-            z: continuous latent ``(B, H*d, W')``.
+        Parameters
+        ----------
+        z : Tensor, shape (B, H*d, W')
+            Continuous latent.
 
-        Returns:
-            ``(z_q, indices, loss)``: straight-through quantized latent ``(B, H*d, W')``, indices
-            ``(B, H, W')`` and the scalar commitment loss (zero in eval mode).
+        Returns
+        -------
+        z_q : Tensor, shape (B, H*d, W')
+            Straight-through quantized latent.
+        indices : Tensor, shape (B, H, W'), int64
+        loss : Tensor, shape ()
+            The commitment loss (zero in eval mode).
         """
         tokens = prior_to_tokens(z, self.height)  # (B, H*W', d)
         z_q, indices, loss = self.vq(tokens)
@@ -73,11 +79,14 @@ class Quantizer(nn.Module):
 
         Never updates the codebook, whatever the module's mode.
 
-        Args:
-            z: latent ``(B, H*d, W')``.
+        Parameters
+        ----------
+        z : Tensor, shape (B, H*d, W')
 
-        Returns:
-            ``(z_q, indices)`` with shapes ``(B, H*d, W')`` and ``(B, H, W')``.
+        Returns
+        -------
+        z_q : Tensor, shape (B, H*d, W')
+        indices : Tensor, shape (B, H, W'), int64
         """
         tokens = prior_to_tokens(z, self.height).float()  # (B, N, d)
         codebook = self.codebook.float()  # (K, d)

@@ -35,11 +35,22 @@ BANDS = ("lf", "hf")
 class BandVQVAE(nn.Module):
     """Encoder, quantizer and decoder of one frequency band.
 
-    Args:
-        in_channels: spectrogram channels ``2C``.
-        height: spectrogram rows ``H = n_fft // 2 + 1``.
-        width: spectrogram width ``W`` (``L + 1`` for hop 1).
-        n_down: number of down-sampling blocks; the latent width is ``W // 2**n_down``.
+    Parameters
+    ----------
+    in_channels : int
+        Spectrogram channels ``2C``.
+    height : int
+        Spectrogram rows ``H = n_fft // 2 + 1``.
+    width : int
+        Spectrogram width ``W`` (``L + 1`` for hop 1).
+    n_down : int
+        Number of down-sampling blocks; the latent width is ``W // 2**n_down``.
+    hidden_channels, n_res_blocks : int
+        Width and depth of the encoder and the decoder (`TokenizerConfig`).
+    codebook_size, codebook_dim : int
+        Codes K and their size d.
+    ema_decay, commitment_weight : float
+        The codebook's EMA decay and the commitment loss's weight beta.
     """
 
     def __init__(
@@ -102,11 +113,16 @@ class BandVQVAE(nn.Module):
 class FrequencyTokenizer(nn.Module):
     """The LF/HF VQ-VAE pair with its STFT settings; built by `build_tokenizer`.
 
-    Args:
-        length: series length ``L`` the networks were sized for.
-        n_channels: series channels ``C``.
-        n_fft, hop_length, cutoff: STFT window, hop and number of LF frequency rows.
-        lf, hf: the two bands' VQ-VAEs.
+    Parameters
+    ----------
+    length : int
+        Series length ``L`` the networks were sized for.
+    n_channels : int
+        Series channels ``C``.
+    n_fft, hop_length, cutoff : int
+        STFT window, hop and number of LF frequency rows.
+    lf, hf : BandVQVAE
+        The two bands' VQ-VAEs.
     """
 
     def __init__(
@@ -154,14 +170,19 @@ class FrequencyTokenizer(nn.Module):
     def split(self, x: Tensor, mask: Tensor | None = None) -> dict[str, Tensor]:
         """Band-split a batch, Eq. (39) and (36): the inputs and targets of `training_loss`.
 
-        Args:
-            x: series ``(B, C, L)``.
-            mask: ``(B, L)`` bool, True on observed time steps; None when every series has full length.
-                Padding is set to 0 first, so what it held cannot reach the networks or the loss.
+        Parameters
+        ----------
+        x : Tensor, shape (B, C, L)
+            Series.
+        mask : Tensor, shape (B, L), bool, optional
+            True on observed time steps; None when every series has full length. Padding is set to 0
+            first, so what it held cannot reach the networks or the loss.
 
-        Returns:
-            ``{"x_lf", "x_hf"}`` ``(B, C, L)`` and ``{"u_lf", "u_hf"}`` ``(B, 2C, H, W)``; with a mask also
-            the loss weights ``"mask_x"`` ``(B, 1, L)`` and ``"mask_u"`` ``(B, 1, 1, W)`` (`column_mask`).
+        Returns
+        -------
+        dict of str to Tensor
+            ``"x_lf"``, ``"x_hf"`` (B, C, L) and ``"u_lf"``, ``"u_hf"`` (B, 2C, H, W); with a mask also the
+            loss weights ``"mask_x"`` (B, 1, L) and ``"mask_u"`` (B, 1, 1, W) (`column_mask`).
         """
         self._check_series(x)
         if mask is not None:
@@ -253,9 +274,12 @@ class FrequencyTokenizer(nn.Module):
         by EMA inside the forward pass (train mode). Deterministic, so ``generator`` is unused. With the
         ``mask_x``/``mask_u`` entries of a masked `split`, both MSEs run over observed entries only.
 
-        Returns:
-            ``(loss, logs)`` with ``loss``, ``recon_lf``, ``recon_hf``, ``vq``, ``vq_lf``, ``vq_hf``,
-            ``perplexity_lf`` and ``perplexity_hf`` (of this batch's tokens).
+        Returns
+        -------
+        loss : Tensor, shape ()
+        logs : dict of str to float
+            ``loss``, ``recon_lf``, ``recon_hf``, ``vq``, ``vq_lf``, ``vq_hf``, ``perplexity_lf`` and
+            ``perplexity_hf`` (of this batch's tokens).
         """
         del generator
         loss = torch.zeros((), device=batch["u_lf"].device)
@@ -279,8 +303,10 @@ class FrequencyTokenizer(nn.Module):
         """Algorithm 1's reconstruction terms (time and time-frequency MSE, both bands) on held-out `split`
         outputs, as trained but without moving the codebook; call ``.eval()`` first.
 
-        Returns:
-            ``{"val_loss", "val_recon_lf", "val_recon_hf"}``, means over the series.
+        Returns
+        -------
+        dict of str to float
+            ``"val_loss"``, ``"val_recon_lf"``, ``"val_recon_hf"``: means over the series.
         """
         n = len(batch["u_lf"])
         totals = dict.fromkeys(BANDS, 0.0)
@@ -300,7 +326,9 @@ class FrequencyTokenizer(nn.Module):
     def codebook_usage(self, x: Tensor, batch_size: int = 256) -> dict[str, dict[str, float]]:
         """Token statistics of a data set ``x (n, C, L)``, per band.
 
-        Returns:
+        Returns
+        -------
+        dict
             ``{band: {"perplexity", "share_used", "n_used"}}``; ``share_used`` is the fraction of codebook
             entries chosen at least once.
         """
