@@ -295,7 +295,7 @@ def run_dataset(name: str, spec: BenchmarkSpec, out_dir: str | Path, *, progress
     metrics = evaluate(
         timed, train, test=test, runs=spec.runs, n_samples=spec.n_samples or N_SAMPLES, seed=spec.seed,
         fcn_epochs=spec.fcn_epochs, cache_dir=spec.cache_dir, plot_dir=Path(out_dir) / "plots" / name,
-        progress=progress, work_dir=work, **spec.sampling(),
+        progress=progress, work_dir=work, frequency=model.config.frequency, **spec.sampling(),
     )  # fmt: skip
     evaluate_seconds = time.perf_counter() - t0
 

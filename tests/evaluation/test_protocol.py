@@ -111,3 +111,23 @@ def test_fid_train_scores_against_the_training_split_not_the_test_split(gunpoint
     assert scores["fid_train"] == pytest.approx(0.0, abs=1e-3)
     assert scores["fid"] == pytest.approx(result["reference"]["fid_train_test"], rel=1e-6)
     assert scores["fid_train_runs"] == [scores["fid_train"]]
+
+
+def test_the_reference_round_trip_uses_the_models_stft_settings(gunpoint, cache, monkeypatch):
+    from timevqvdm.frequency import FrequencyConfig
+
+    seen = []
+
+    def recording_round_trip(x, n_fft=8, hop_length=1, batch_size=1024):
+        seen.append((n_fft, hop_length))
+        return stft_round_trip(x, n_fft, hop_length, batch_size)
+
+    monkeypatch.setattr(protocol_module, "stft_round_trip", recording_round_trip)
+    model = CopyingModel(gunpoint[0])
+    model.config = type("Config", (), {"frequency": FrequencyConfig(n_fft=16, hop_length=2)})()
+    evaluate(model, gunpoint, runs=1, n_samples=8, conditional=False, fcn_epochs=2, cache_dir=cache)
+    given = evaluate(
+        gunpoint[1].to_original_units(gunpoint[1].X[:8]), gunpoint, fcn_epochs=2, cache_dir=cache
+    )
+    assert seen == [(16, 2), (8, 1)]  # the model's settings, then the thesis's for bare samples
+    assert given["reference"]["n_test"] == 40

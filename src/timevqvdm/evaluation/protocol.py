@@ -1,7 +1,8 @@
 """The evaluation protocol (thesis 2.6, 3.6) with a noise floor beside every FID.
 
-* FID reference: the real test split after an STFT -> ISTFT round trip (n_fft 8, hop 1), compared with as
-  many generated series as the test split has (at least 256), in FCN feature space.
+* FID reference: the real test split after an STFT -> ISTFT round trip with the model's STFT settings (its
+  `FrequencyConfig`; the thesis's n_fft 8, hop 1 for samples given without a model), compared with as many
+  generated series as the test split has (at least 256), in FCN feature space.
 * IS: FCN softmax over generated series, 10 splits.
 * CAS: TSTR = a fresh FCN (same recipe) trained on class-conditional samples whose class counts follow
   the training split, scaled up to at least 1000 series, tested on the real test split; TRTR = the
@@ -41,7 +42,7 @@ from timevqvdm.evaluation.lengths import length_check, series_lengths, zero_padd
 from timevqvdm.evaluation.memorisation import memorisation
 from timevqvdm.evaluation.metrics import classification_accuracy, fid, inception_score
 from timevqvdm.evaluation.plots import plot_feature_pca, plot_real_vs_synthetic
-from timevqvdm.frequency import istft, stft
+from timevqvdm.frequency import FrequencyConfig, istft, stft
 
 log = logging.getLogger(__name__)
 
@@ -49,14 +50,16 @@ MIN_FID_SAMPLES = 256
 MIN_TSTR_SAMPLES = 1000
 IS_SPLITS = 10
 HALF_SPLITS = 5
-ROUND_TRIP = {"n_fft": 8, "hop_length": 1}
 # Thesis 3.6: unconditional 128 steps, conditional 32 steps with guidance w = 3; gamma = 0.1 for both.
 UNCONDITIONAL_SAMPLING = {"steps": 128, "rescale": 0.1}
 CONDITIONAL_SAMPLING = {"steps": 32, "guidance": 3.0, "rescale": 0.1}
 
 
 # ------------------------------------------------------------------------------------------- building blocks
-def stft_round_trip(x: np.ndarray, n_fft: int = 8, hop_length: int = 1, batch_size: int = 1024) -> np.ndarray:
+def stft_round_trip(
+    x: np.ndarray, n_fft: int = FrequencyConfig.n_fft, hop_length: int = FrequencyConfig.hop_length,
+    batch_size: int = 1024,
+) -> np.ndarray:  # fmt: skip
     """ISTFT(STFT(x)): the reference set passes through the same transform as generated series.
 
     Parameters
@@ -157,14 +160,23 @@ def _zero_padded(ds: TimeSeriesDataset) -> TimeSeriesDataset:
 class _Reference:
     """Everything about the real data that every sample set is compared against (computed once)."""
 
-    def __init__(self, train: TimeSeriesDataset, test: TimeSeriesDataset, fcn: FCN, seed: int) -> None:
+    def __init__(
+        self,
+        train: TimeSeriesDataset,
+        test: TimeSeriesDataset,
+        fcn: FCN,
+        seed: int,
+        frequency: FrequencyConfig | None = None,
+    ) -> None:
         self.train, self.test, self.fcn, self.seed = train, test, fcn, seed
+        frequency = frequency or FrequencyConfig()
         self.labelled = train.y is not None and test.y is not None and fcn.info.get("features") == "fcn"
         self.x_train = _in_train_units(train, train)
         # Generated series have the training length; a longer padded test split is cut to it.
         self.x_test = _fit_length(_in_train_units(test, train), train.length)
         self.mask_test = _fit_mask(test, train.length)
-        round_trip = zero_padding(stft_round_trip(self.x_test, **ROUND_TRIP), self.mask_test)
+        round_trip = stft_round_trip(self.x_test, frequency.n_fft, frequency.hop_length)
+        round_trip = zero_padding(round_trip, self.mask_test)
         self.feats_ref, _ = fcn_outputs(fcn, round_trip)
         self.feats_train, _ = fcn_outputs(fcn, self.x_train)
         _, self.probs_test = fcn_outputs(fcn, self.x_test)
@@ -270,6 +282,7 @@ def evaluate(
     plot_dir: str | Path | None = None,
     progress: bool = False,
     work_dir: str | Path | None = None,
+    frequency: FrequencyConfig | None = None,
 ) -> dict[str, Any]:
     """Evaluate a generative model, or a set of generated series, against a dataset's real splits.
 
@@ -312,6 +325,9 @@ def evaluate(
     work_dir : str or Path, optional
         Folder for resumable state: the TSTR classifier trains with checkpoints in ``tstr-<data hash>/``
         there, so an interrupted evaluation of the same samples continues its training.
+    frequency : FrequencyConfig, optional
+        The STFT settings of the FID reference's round trip; default the model's (``config.frequency`` of
+        ``model_or_samples``), else the thesis's.
 
     Returns
     -------
@@ -330,7 +346,9 @@ def evaluate(
     """
     train, test_split = resolve_splits(dataset, test)
     fcn = feature_model(train, epochs=fcn_epochs, cache_dir=cache_dir, seed=seed, progress=progress)
-    ref = _Reference(train, test_split, fcn, seed)
+    if frequency is None:
+        frequency = getattr(getattr(model_or_samples, "config", None), "frequency", None)
+    ref = _Reference(train, test_split, fcn, seed, frequency)
     n = n_samples or max(test_split.n_series, MIN_FID_SAMPLES)
     settings = {"steps": steps, "guidance": guidance, "rescale": rescale}
     if hasattr(model_or_samples, "sample"):
