@@ -29,10 +29,10 @@ from timevqvdm.evaluation.fcn import fcn_outputs
 from timevqvdm.evaluation.memorisation import memorisation
 from timevqvdm.evaluation.metrics import fid
 from timevqvdm.evaluation.protocol import random_feature_fcn
+from timevqvdm.fitting import network_names
 
 ROOT = Path(__file__).resolve().parent
 OUTER_SEED = 100
-NETWORKS = ("stage1", "stage2_lf", "stage2_hf")
 
 
 def score(model: TimeVQVDM, rest, outer, n: int, seeds: list[int]) -> dict:
@@ -79,7 +79,8 @@ def main() -> None:
         start = time.perf_counter()
         model = TimeVQVDM(config=cfg, progress=False).fit(rest, run_dir=work / "runs", resume=True)
         seconds = time.perf_counter() - start
-        steps = {k: model.history[k].get("refit", model.history[k])["steps"] for k in NETWORKS}
+        names = network_names(model.config.validation)
+        steps = {k: model.history[k].get("refit", model.history[k])["steps"] for k in names}
         record[name] = {"train_seconds": seconds, "steps": steps, **score(model, rest, outer, args.n, [0, 1])}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(record, indent=1) + "\n")

@@ -24,14 +24,17 @@ from pathlib import Path
 
 from timevqvdm import get_preset
 
+# Network name in a record's timing -> its TrainConfig section; `best` trains the priors in lockstep
+# ("stage2": a step of both), a model trained without validation or lockstep one after the other.
 NETWORKS = {"stage1": "stage1", "stage2_lf": "stage2", "stage2_hf": "stage2"}
+LOCKSTEP_NETWORKS = {"stage1": "stage1", "stage2": "stage2"}
 
 
-def paper_budget_steps(n_train: int) -> dict[str, int]:
+def paper_budget_steps(n_train: int, networks: dict[str, str] = NETWORKS) -> dict[str, int]:
     """Steps of each network under the `paper` preset for a training split of ``n_train`` series."""
     config = get_preset("paper")
     steps = {}
-    for name, stage in NETWORKS.items():
+    for name, stage in networks.items():
         train = getattr(config, stage)
         steps[name] = train.max_steps or train.epochs * max(1, math.ceil(n_train / train.batch_size))
     return steps
@@ -41,15 +44,17 @@ def compare(best: dict, paper: dict | None) -> dict:
     """One dataset's row: seconds, steps, and the two ratios (see the module docstring)."""
     timing, device = best["timing"], best["environment"]["device"]
     stages = timing.get("stages", {})
-    budget = paper_budget_steps(best["data"]["n_train"])
-    priced = sum(budget[name] * stages[name]["median_step_time"] for name in NETWORKS)
+    networks = LOCKSTEP_NETWORKS if "stage2" in stages else NETWORKS
+    budget = paper_budget_steps(best["data"]["n_train"], networks)
+    # A lockstep step is a step of both priors, so the paper's budget of each prior prices as one.
+    priced = sum(budget[name] * stages[name]["median_step_time"] for name in networks)
     seconds = timing.get("train_seconds")
     row = {
         "dataset": best["dataset"],
         "device": device,
         "best_train_seconds": seconds,
         "best_resumed": timing.get("train_resumed"),
-        "best_steps": {name: stages[name]["steps"] for name in NETWORKS},
+        "best_steps": {name: stages[name]["steps"] for name in networks},
         "paper_budget_steps": budget,
         "paper_budget_seconds_at_best_step_times": priced,
         "ratio_budget": seconds / priced if seconds else None,

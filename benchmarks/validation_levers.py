@@ -28,6 +28,7 @@ from timevqvdm.evaluation.fcn import fcn_outputs, get_fcn
 from timevqvdm.evaluation.memorisation import memorisation
 from timevqvdm.evaluation.metrics import fid
 from timevqvdm.evaluation.protocol import half_split_fid
+from timevqvdm.fitting import network_names
 from timevqvdm.validation import copy_limit
 
 FINAL_SAMPLES = 512
@@ -75,7 +76,7 @@ def main(name: str, out: str, overrides: list[str]) -> None:
     t0 = time.perf_counter()
     model = TimeVQVDM(config=cfg, progress=False).fit(train, run_dir=f"{out}/runs")
     summary: dict = {"dataset": name, "overrides": overrides, "seconds": time.perf_counter() - t0}
-    for stage in ("stage1", "stage2_lf", "stage2_hf"):
+    for stage in network_names(model.config.validation):
         history = model.history[stage]
         summary[stage] = history["stop"]
         if stage != "stage1":

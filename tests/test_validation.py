@@ -92,7 +92,9 @@ def _monitored_tiny(**validation):
     cfg = get_preset("tiny")
     cfg.stage1 = TrainConfig(epochs=12, batch_size=32, checkpoint_every=4)
     cfg.stage2 = TrainConfig(epochs=12, batch_size=32, checkpoint_every=4)
-    settings = dict(enabled=True, stage1_every=4, stage2_every=4, novelty_samples=16, novelty_steps=2)
+    settings = dict(
+        enabled=True, stage1_every=4, stage2_every=4, novelty_samples=16, novelty_steps=2, lockstep=False
+    )
     settings.update(validation)
     return cfg.replace(validation=dataclasses.replace(cfg.validation, **settings))
 
@@ -143,6 +145,7 @@ def test_the_copy_limit_keeps_twice_the_honest_level_of_a_small_held_out_part():
 def test_paper_trains_its_fixed_budget_and_best_validates():
     assert get_preset("paper").validation.enabled is False
     assert get_preset("best").validation.enabled is True
+    assert get_preset("best").validation.lockstep is True
     train = load_dataset("GunPoint", split="train")
     cfg = get_preset("tiny")  # validation off, as in paper
     model = TimeVQVDM(config=cfg, progress=False).fit(train)
@@ -221,3 +224,48 @@ def test_the_hf_checks_sample_the_frozen_lf_prior_once(monkeypatch):
     hf_checks = len(model.history["stage2_hf"]["validation"])
     assert hf_checks > 1
     assert calls == ["lf"] * lf_checks + ["lf"] + ["hf"] * hf_checks
+
+
+@pytest.mark.slow
+def test_lockstep_trains_both_priors_step_for_step_and_checks_whole_series(tmp_path, monkeypatch):
+    from timevqvdm.prior import LatentPrior
+
+    calls = []
+    original = LatentPrior.sample
+
+    def recording(self, n, *args, cond=None, **kwargs):
+        calls.append("hf" if cond is not None else "lf")
+        return original(self, n, *args, cond=cond, **kwargs)
+
+    monkeypatch.setattr(LatentPrior, "sample", recording)
+    train = load_dataset("GunPoint", split="train")
+    cfg = _monitored_tiny(stage2_patience=100, copy_threshold=1.0, lockstep=True)
+    model = TimeVQVDM(config=cfg, progress=False).fit(train, run_dir=tmp_path / "runs")
+    assert "stage2_lf" not in model.history and "stage2_hf" not in model.history
+    entry = model.history["stage2"]
+    assert entry["steps"] == 24 and entry["stop"]["reason"] == "budget"  # 12 epochs of 2 batches
+    records = entry["validation"]
+    assert [r["step"] for r in records] == list(range(4, 25, 4))
+    for r in records:
+        assert r["val_loss"] == pytest.approx(r["val_loss_lf"] + r["val_loss_hf"])
+        # whole series (the training part's, of the same length) are the copy-share reference
+        assert r["copy_limit"] == pytest.approx(copy_limit(1.0, 50))
+    # every check draws the LF prior, then the HF prior on that draw: whole series, as `sample` does
+    assert calls == ["lf", "hf"] * len(records)
+    lines = (tmp_path / "runs" / "stage2" / "metrics.jsonl").read_text().splitlines()
+    logged = [json.loads(line) for line in lines if '"loss_lf"' in line]
+    assert logged and all(r["loss"] == pytest.approx(r["loss_lf"] + r["loss_hf"]) for r in logged)
+
+
+@pytest.mark.slow
+def test_lockstep_keeps_both_priors_at_the_best_check_and_refits_them_together(tmp_path):
+    train = load_dataset("GunPoint", split="train")
+    cfg = _monitored_tiny(copy_threshold=-1.0, novelty_patience=2, lockstep=True, refit=True)
+    model = TimeVQVDM(config=cfg, progress=False).fit(train, run_dir=tmp_path / "runs")
+    stop = model.history["stage2"]["stop"]
+    assert stop["reason"] == "halt" and stop["step"] == 8 and "novelty" in stop["detail"]
+    assert model.history["stage2"]["refit"]["steps"] == (stop["best_step"] or stop["step"])
+    assert (tmp_path / "runs" / "refit" / "stage2" / "checkpoint.safetensors").exists()
+    saved = TimeVQVDM.load(model.save(tmp_path / "model"))
+    assert saved.config.validation.lockstep and saved.history["stage2"]["stop"] == stop
+    assert saved.sample(4, seed=0).X.shape == (4, 1, 150)

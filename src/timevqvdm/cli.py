@@ -21,7 +21,7 @@ import tempfile
 from collections.abc import Callable
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -32,6 +32,9 @@ try:  # typer vendors click from 0.26 on
     from typer._click.exceptions import ClickException, NoArgsIsHelpError
 except ImportError:  # pragma: no cover
     from click.exceptions import ClickException, NoArgsIsHelpError
+
+if TYPE_CHECKING:
+    from timevqvdm.config import ValidationConfig
 
 console = Console(stderr=True)
 # Whether `--verbose` was given: user errors then show their traceback.
@@ -285,7 +288,7 @@ def train(
         model = TimeVQVDM(config=config)
     if resume:
         _check_resume_matches(out, data)
-        _say_where_training_resumes(out / "runs", stage_tuple)
+        _say_where_training_resumes(out / "runs", stage_tuple, model.config.validation)
     model.fit(data, stages=stage_tuple, run_dir=out / "runs", resume=resume)
     model.data_info.source, model.data_info.load_options = _source_of(dataset), options
     model.save(out, overwrite=True)
@@ -322,12 +325,13 @@ def _check_resume_matches(out: Path, data) -> None:
         )
 
 
-def _say_where_training_resumes(runs: Path, stages: tuple[int, ...]) -> None:
+def _say_where_training_resumes(runs: Path, stages: tuple[int, ...], validation: ValidationConfig) -> None:
     """One line per stage: the step its checkpoint resumes from, or that it starts fresh."""
+    from timevqvdm.fitting import network_names
     from timevqvdm.training.checkpoint import read_metadata
     from timevqvdm.training.trainer import CHECKPOINT_NAME
 
-    names = [name for stage in stages for name in (("stage1",) if stage == 1 else ("stage2_lf", "stage2_hf"))]
+    names = network_names(validation, stages)
     for name in names:
         checkpoint = runs / name / CHECKPOINT_NAME
         if checkpoint.exists():

@@ -59,6 +59,13 @@ class ValidationConfig:
       exceeds the limit at ``novelty_patience`` evaluations in a row. The kept weights are those of the evaluation with
       the lowest denoising loss among those whose copy share was within the limit.
 
+    With ``lockstep``, the two priors train as one (`prior.PriorPair`: the HF prior learns from the real LF
+    latents, so it needs no LF prior while it trains), each step a step of both, under one monitor: its
+    denoising loss is the sum of the two priors' and its novelty check draws whole series, LF from the LF
+    prior and HF from the HF prior on it, as `sample` does; the copy share is then the one the evaluation
+    reports. Without it the LF prior trains first, checked on LF-band series, then the HF prior, checked on
+    whole series over one draw of the frozen LF prior.
+
     With ``refit``, every network is then trained again on all training series (the held-out part too) for
     the step count whose weights were kept, under the same learning-rate schedule.
     """
@@ -75,6 +82,7 @@ class ValidationConfig:
     novelty_steps: int = 16
     copy_threshold: float = 0.1
     novelty_patience: int = 2
+    lockstep: bool = False
     refit: bool = False
 
 
@@ -244,7 +252,7 @@ def _best() -> TimeVQVDMConfig:
     """
     return TimeVQVDMConfig(
         sampling=SamplingConfig(steps=16, unconditional="class_prior"),
-        validation=ValidationConfig(enabled=True),
+        validation=ValidationConfig(enabled=True, lockstep=True),
     )
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import torch
 
-from timevqvdm.config import TrainConfig
+from timevqvdm.config import TrainConfig, ValidationConfig
 from timevqvdm.data import TimeSeriesDataset
 from timevqvdm.data.lengths import lengths_by_class
 from timevqvdm.data.split import split_validation
@@ -24,16 +24,33 @@ from timevqvdm.data_info import DataInfo, check_same_data
 from timevqvdm.evaluation.lengths import zero_padding
 from timevqvdm.inference import decode_latents, encode, freeze
 from timevqvdm.persistence import build_priors
+from timevqvdm.prior import PriorPair
 from timevqvdm.tokenizer import build_tokenizer
 from timevqvdm.training import Trainer
 from timevqvdm.training.monitor import ValidationMonitor, stop_at
-from timevqvdm.validation import HeldOut, prior_monitor, sampling_kwargs, tokenizer_monitor
+from timevqvdm.validation import (
+    HeldOutLatents,
+    HeldOutSeries,
+    prior_monitor,
+    sampling_kwargs,
+    tokenizer_monitor,
+)
 
 if TYPE_CHECKING:
     from timevqvdm.model import TimeVQVDM
 
-# (stage, network name in `history` and under run_dir), in training order.
-STAGE_NETWORKS = ((1, "stage1"), (2, "stage2_lf"), (2, "stage2_hf"))
+
+def network_names(validation: ValidationConfig, stages: Sequence[int] = (1, 2)) -> list[str]:
+    """The networks `fit` trains for ``stages``, in training order, as named in `history` and under run_dir:
+    ``stage1``, then ``stage2`` (both priors in lockstep) or ``stage2_lf`` and ``stage2_hf``."""
+    names = ["stage1"] if 1 in stages else []
+    if 2 in stages:
+        names += ["stage2"] if _lockstep(validation) else ["stage2_lf", "stage2_hf"]
+    return names
+
+
+def _lockstep(validation: ValidationConfig) -> bool:
+    return validation.enabled and validation.lockstep
 
 
 def fit_model(
@@ -75,7 +92,7 @@ def _refit(
 ) -> None:
     """Train the networks again on every training series, each for the step count validation kept; the
     held-out records stay in the history beside the refit's."""
-    names = [name for stage, name in STAGE_NETWORKS if stage in stages]
+    names = network_names(model.config.validation, stages)
     monitored = {name: model.history[name] for name in names}
     steps = {name: entry["stop"]["best_step"] or entry["stop"]["step"] for name, entry in monitored.items()}
     refit_dir = run_dir / "refit" if run_dir is not None else None
@@ -203,6 +220,18 @@ def _fit_stage2(
     prior_hf.scaler.fit(z_hf, masks["hf"].get("mask"))
     z0_lf, z0_hf = prior_lf.scaler.transform(z_lf), prior_hf.scaler.transform(z_hf)
     labels = {} if dataset.y is None else {"y": torch.from_numpy(dataset.y).long()}
+    if _lockstep(cfg.validation):
+        monitor = _fixed_stop(stop_steps, "stage2")
+        if val_part is not None:
+            monitor = _lockstep_monitor(model, dataset, val_part)
+        pair_data = {"z0_lf": z0_lf, "z0_hf": z0_hf, **labels}
+        pair_data.update({f"{key}_{band}": v for band in ("lf", "hf") for key, v in masks[band].items()})
+        _train(
+            model, PriorPair(prior_lf, prior_hf), cfg.stage2, pair_data, run_dir, "stage2", resume, monitor
+        )
+        freeze(prior_lf.to(model.device))
+        freeze(prior_hf.to(model.device))
+        return
     if val_part is not None:
         monitors = _prior_monitors(model, dataset, val_part)
     else:
@@ -224,55 +253,93 @@ def _latent_masks(tokenizer, dataset: TimeSeriesDataset) -> dict[str, dict[str, 
     return {band: {"mask": tokenizer.latent_mask(mask, band)} for band in ("lf", "hf")}
 
 
-def _prior_monitors(model: TimeVQVDM, train_part: TimeSeriesDataset, val_part: TimeSeriesDataset) -> dict:
-    """One `ValidationMonitor` per prior: the LF prior is checked on LF-band series, the HF prior on whole
-    series sampled from both priors."""
-    cfg, device = model.config, model.device
-    tokenizer, prior_lf, prior_hf = model.tokenizer, model.prior_lf, model.prior_hf
-    with torch.no_grad():
-        lf_train = tokenizer.split(*_series_and_mask(train_part))["x_lf"]
-        lf_val = tokenizer.split(*_series_and_mask(val_part))["x_lf"]
-    z_lf, z_hf = encode(tokenizer, torch.from_numpy(val_part.X), device)
-    z0_lf, z0_hf = prior_lf.scaler.transform(z_lf), prior_hf.scaler.transform(z_hf)
-    y_val = None if val_part.y is None else torch.from_numpy(val_part.y).long()
-    counts = train_part.class_counts()
-    kwargs = sampling_kwargs(cfg.sampling, cfg.validation.novelty_steps)
+class _HeldOutParts:
+    """The held-out data of stage 2's checks: each prior's latents and the series the samples are compared
+    with, whole and LF band."""
 
-    def draw_lf(n: int, y: torch.Tensor | None, seed: int) -> np.ndarray:
-        generator = torch.Generator(device=device).manual_seed(seed)
-        z = prior_lf.sample(n, y=y, generator=generator, **kwargs)
-        z_q = tokenizer.quantize(prior_lf.scaler.inverse(z), "lf")
-        return tokenizer.decode_band(z_q, "lf").cpu().numpy()
+    def __init__(self, model: TimeVQVDM, train_part: TimeSeriesDataset, val_part: TimeSeriesDataset) -> None:
+        tokenizer, prior_lf, prior_hf = model.tokenizer, model.prior_lf, model.prior_hf
+        with torch.no_grad():
+            lf_train = tokenizer.split(*_series_and_mask(train_part))["x_lf"].numpy()
+            lf_val = tokenizer.split(*_series_and_mask(val_part))["x_lf"].numpy()
+        z_lf, z_hf = encode(tokenizer, torch.from_numpy(val_part.X), model.device)
+        z0_lf, z0_hf = prior_lf.scaler.transform(z_lf), prior_hf.scaler.transform(z_hf)
+        y = None if val_part.y is None else torch.from_numpy(val_part.y).long()
+        masks = _latent_masks(tokenizer, val_part)
+        self.latents = {
+            "lf": HeldOutLatents(z0_lf, y, None, masks["lf"].get("mask")),
+            "hf": HeldOutLatents(z0_hf, y, z0_lf, masks["hf"].get("mask")),
+        }
+        shared = {
+            "class_counts": train_part.class_counts(),
+            "mask_train": train_part.mask,
+            "mask_val": val_part.mask,
+            "lengths": lengths_by_class(train_part),
+        }
+        self.series = HeldOutSeries(train_part.X, val_part.X, **shared)
+        self.lf_band = HeldOutSeries(lf_train, lf_val, **shared)
 
-    # The LF prior is frozen while the HF prior trains: its latents are drawn once, with a seed of their own,
-    # and every HF check conditions on them, so a check costs one prior's sampling and successive checks
-    # differ only by the HF prior.
-    lf_draws: dict[int, torch.Tensor] = {}
 
-    def draw_both(n: int, y: torch.Tensor | None, seed: int) -> np.ndarray:
-        if n not in lf_draws:
-            lf_generator = torch.Generator(device=device).manual_seed(cfg.seed + 2)
-            lf_draws[n] = prior_lf.sample(n, y=y, generator=lf_generator, **kwargs)
-        z_lf = lf_draws[n]
-        generator = torch.Generator(device=device).manual_seed(seed)
-        z_hf = prior_hf.sample(n, y=y, cond=z_lf, generator=generator, **kwargs)
-        x_lf, x_hf = decode_latents(tokenizer, prior_lf, prior_hf, z_lf, z_hf)
+class _Draws:
+    """The novelty checks' samplers, each ``(n, y, seed) -> (n, C, L)`` in normalised units."""
+
+    def __init__(self, model: TimeVQVDM) -> None:
+        self.model = model
+        self.kwargs = sampling_kwargs(model.config.sampling, model.config.validation.novelty_steps)
+        self.frozen_lf: dict[int, torch.Tensor] = {}
+
+    def _generator(self, seed: int) -> torch.Generator:
+        return torch.Generator(device=self.model.device).manual_seed(seed)
+
+    def lf_band(self, n: int, y: torch.Tensor | None, seed: int) -> np.ndarray:
+        """LF-band series from the LF prior."""
+        m = self.model
+        z = m.prior_lf.sample(n, y=y, generator=self._generator(seed), **self.kwargs)
+        z_q = m.tokenizer.quantize(m.prior_lf.scaler.inverse(z), "lf")
+        return m.tokenizer.decode_band(z_q, "lf").cpu().numpy()
+
+    def over_frozen_lf(self, n: int, y: torch.Tensor | None, seed: int) -> np.ndarray:
+        """Whole series, the HF prior on one draw of the frozen LF prior: every check conditions on the same
+        LF latents (drawn once, with a seed of their own), so a check costs one prior's sampling and
+        successive checks differ only by the HF prior."""
+        if n not in self.frozen_lf:
+            lf_seed = self.model.config.seed + 2
+            self.frozen_lf[n] = self.model.prior_lf.sample(
+                n, y=y, generator=self._generator(lf_seed), **self.kwargs
+            )
+        return self._decode(self.frozen_lf[n], y, seed)
+
+    def both(self, n: int, y: torch.Tensor | None, seed: int) -> np.ndarray:
+        """Whole series as `sample` draws them: LF from the LF prior, HF from the HF prior on it."""
+        z_lf = self.model.prior_lf.sample(n, y=y, generator=self._generator(seed), **self.kwargs)
+        return self._decode(z_lf, y, seed + 1)
+
+    def _decode(self, z_lf: torch.Tensor, y: torch.Tensor | None, seed: int) -> np.ndarray:
+        m = self.model
+        z_hf = m.prior_hf.sample(len(z_lf), y=y, cond=z_lf, generator=self._generator(seed), **self.kwargs)
+        x_lf, x_hf = decode_latents(m.tokenizer, m.prior_lf, m.prior_hf, z_lf, z_hf)
         return (x_lf + x_hf).cpu().numpy()
 
-    masks = _latent_masks(tokenizer, val_part)
-    padding = {
-        "mask_train": train_part.mask,
-        "mask_val": val_part.mask,
-        "lengths": lengths_by_class(train_part),
-    }
-    lf = HeldOut(
-        z0_lf, y_val, None, lf_train.numpy(), lf_val.numpy(), counts, masks["lf"].get("mask"), **padding
-    )
-    hf = HeldOut(z0_hf, y_val, z0_lf, train_part.X, val_part.X, counts, masks["hf"].get("mask"), **padding)
+
+def _prior_monitors(model: TimeVQVDM, train_part: TimeSeriesDataset, val_part: TimeSeriesDataset) -> dict:
+    """One `ValidationMonitor` per prior trained in turn: the LF prior is checked on LF-band series, the HF
+    prior on whole series over the frozen LF prior."""
+    cfg, parts, draws = model.config, _HeldOutParts(model, train_part, val_part), _Draws(model)
+    lf = {"lf": (model.prior_lf, parts.latents["lf"])}
+    hf = {"hf": (model.prior_hf, parts.latents["hf"])}
     return {
-        "lf": prior_monitor(prior_lf, lf, draw_lf, cfg.validation, seed=cfg.seed),
-        "hf": prior_monitor(prior_hf, hf, draw_both, cfg.validation, seed=cfg.seed + 1),
+        "lf": prior_monitor(lf, parts.lf_band, draws.lf_band, cfg.validation, seed=cfg.seed),
+        "hf": prior_monitor(hf, parts.series, draws.over_frozen_lf, cfg.validation, seed=cfg.seed + 1),
     }
+
+
+def _lockstep_monitor(
+    model: TimeVQVDM, train_part: TimeSeriesDataset, val_part: TimeSeriesDataset
+) -> ValidationMonitor:
+    """The monitor of both priors in lockstep: their summed denoising loss, novelty on whole series."""
+    cfg, parts = model.config, _HeldOutParts(model, train_part, val_part)
+    priors = {band: (getattr(model, f"prior_{band}"), parts.latents[band]) for band in ("lf", "hf")}
+    return prior_monitor(priors, parts.series, _Draws(model).both, cfg.validation, seed=cfg.seed)
 
 
 def _fixed_stop(stop_steps: dict[str, int] | None, name: str) -> ValidationMonitor | None:

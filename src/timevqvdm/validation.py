@@ -7,7 +7,8 @@ standing in for the real unseen series) and their
 FID to the held-out part and to the training part in the features of a random FCN (internally comparable
 across steps; not the protocol's trained FCN). The LF prior is checked on LF-band series (the HF prior is not
 trained yet), the HF prior on whole series drawn from both priors (`fitting` draws the frozen LF prior's
-latents once and conditions every HF check on them). On variable-length data the novelty
+latents once and conditions every HF check on them); trained in lockstep (`ValidationConfig.lockstep`), the
+two priors share one monitor whose checks draw whole series from both. On variable-length data the novelty
 samples get lengths from the length model (drawn per class from the training part's lengths, as `sample`
 does) and every set's padded steps are 0 before the FCN and the distances see them (`evaluation.lengths`).
 
@@ -54,50 +55,74 @@ def tokenizer_monitor(
 
 
 @dataclass
-class HeldOut:
-    """One prior's held-out data and references.
+class HeldOutLatents:
+    """One prior's held-out latents, scored by its denoising loss.
 
     z0 : (n_val, C, W) scaled latents of the held-out series; y : (n_val,) labels or None; cond : (n_val, Cc,
-    W') the HF prior's scaled LF latents, else None; x_train, x_val : (n, C, L) series in normalised units
-    of what this prior's samples decode to (the LF band for the LF prior, whole series for the HF prior);
-    class_counts : training-part class counts (empty when unlabelled), the labels novelty samples follow;
-    mask : (n_val, W) the latent positions that count in the denoising loss (variable-length data), else None;
-    mask_train, mask_val : (n, L) the observed steps of x_train and x_val, else None; lengths : the training
-    part's lengths per class (`data.lengths.lengths_by_class`), which the novelty samples draw theirs from,
-    else None.
+    W') the HF prior's scaled LF latents, else None; mask : (n_val, W) the latent positions that count in the
+    denoising loss (variable-length data), else None.
     """
 
     z0: Tensor
     y: Tensor | None
-    cond: Tensor | None
+    cond: Tensor | None = None
+    mask: Tensor | None = None
+
+
+@dataclass
+class HeldOutSeries:
+    """What the novelty samples are compared with.
+
+    x_train, x_val : (n, C, L) series in normalised units of what the samples decode to (the LF band, or
+    whole series); class_counts : training-part class counts (empty when unlabelled), the labels novelty
+    samples follow; mask_train, mask_val : (n, L) the observed steps of x_train and x_val, else None;
+    lengths : the training part's lengths per class (`data.lengths.lengths_by_class`), which the novelty
+    samples draw theirs from, else None.
+    """
+
     x_train: np.ndarray
     x_val: np.ndarray
     class_counts: np.ndarray
-    mask: Tensor | None = None
     mask_train: np.ndarray | None = None
     mask_val: np.ndarray | None = None
     lengths: list[list[int]] | None = None
 
 
 def prior_monitor(
-    prior: LatentPrior,
-    held_out: HeldOut,
+    priors: dict[str, tuple[LatentPrior, HeldOutLatents]],
+    series: HeldOutSeries,
     draw_series: Callable[[int, Tensor | None, int], np.ndarray],
     cfg: ValidationConfig,
     *,
     seed: int,
 ) -> ValidationMonitor:
-    """Stage 2, one prior: denoising loss at fixed draws, kept only while the samples stay novel.
+    """Stage 2: denoising loss at fixed draws, kept only while the samples stay novel.
 
-    ``draw_series(n, y, seed) -> (n, C, L)`` samples this prior (with the trained LF prior for the HF
-    one) and decodes, in the units of ``held_out.x_train``.
+    Parameters
+    ----------
+    priors : dict of str to (LatentPrior, HeldOutLatents)
+        The priors this monitor trains, by band (``"lf"``, ``"hf"``; both when they train in lockstep). The
+        record's ``val_loss`` is the sum of their denoising losses; with two, each is also recorded as
+        ``val_loss_<band>``.
+    series : HeldOutSeries
+        The references of the novelty check, in the units ``draw_series`` returns.
+    draw_series : callable
+        ``draw_series(n, y, seed) -> (n, C, L)``: samples the priors and decodes.
+    cfg : ValidationConfig
+    seed : int
+        Seeds the fixed denoising draws (``seed``, ``seed + 1``, ... per prior) and the novelty samples.
     """
-    denoise = _denoising_score(prior, held_out, cfg.denoising_draws, seed)
-    novelty = _novelty_score(held_out, draw_series, cfg.novelty_samples, seed)
-    limit = copy_limit(cfg.copy_threshold, len(held_out.x_val) + len(held_out.x_train))
+    denoisers = {
+        band: _denoising_score(prior, latents, cfg.denoising_draws, seed + k)
+        for k, (band, (prior, latents)) in enumerate(priors.items())
+    }
+    novelty = _novelty_score(series, draw_series, cfg.novelty_samples, seed)
+    limit = copy_limit(cfg.copy_threshold, len(series.x_val) + len(series.x_train))
 
     def evaluate(step: int) -> dict[str, float]:
-        return {"val_loss": denoise(), **novelty(step), "copy_limit": limit}
+        losses = {band: score() for band, score in denoisers.items()}
+        per_band = {f"val_loss_{band}": loss for band, loss in losses.items()} if len(losses) > 1 else {}
+        return {"val_loss": sum(losses.values()), **per_band, **novelty(step), "copy_limit": limit}
 
     def too_many_copies(record: dict[str, float]) -> str | None:
         if record["copy_share"] > limit:
@@ -126,7 +151,9 @@ def copy_limit(copy_threshold: float, n_reference: int) -> float:
     return copy_threshold * honest_copy_share(n_reference, COPY_QUANTILE) / COPY_QUANTILE
 
 
-def _denoising_score(prior: LatentPrior, held_out: HeldOut, draws: int, seed: int) -> Callable[[], float]:
+def _denoising_score(
+    prior: LatentPrior, held_out: HeldOutLatents, draws: int, seed: int
+) -> Callable[[], float]:
     """Mean denoising error over ``draws`` fixed (t, noise) draws per held-out latent, labels as given."""
     generator = torch.Generator().manual_seed(seed)
     n = len(held_out.z0)
@@ -157,7 +184,7 @@ def _denoising_score(prior: LatentPrior, held_out: HeldOut, draws: int, seed: in
 
 
 def _novelty_score(
-    held_out: HeldOut,
+    held_out: HeldOutSeries,
     draw_series: Callable[[int, Tensor | None, int], np.ndarray],
     n_samples: int,
     seed: int,
