@@ -152,7 +152,9 @@ def test_cli_refuses_an_unknown_dataset_in_one_line_before_any_work(tmp_path, mo
 
 
 # What `_train_or_load` returns in tests that stop at `evaluate`: a model trained without validation checks.
-_UNTRAINED = SimpleNamespace(config=SimpleNamespace(validation=SimpleNamespace(enabled=False)))
+_UNTRAINED = SimpleNamespace(
+    config=SimpleNamespace(validation=SimpleNamespace(enabled=False), frequency=config.FrequencyConfig())
+)
 
 
 def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
@@ -173,6 +175,7 @@ def test_thesis_sampling_settings_by_default(monkeypatch, tmp_path):
     (kwargs,) = calls
     assert kwargs["n_samples"] == 1024 and kwargs["runs"] == 3 and kwargs["fcn_epochs"] == 1000
     assert not {"steps", "guidance", "rescale"} & kwargs.keys()
+    assert kwargs["frequency"] == config.FrequencyConfig()  # the model's STFT settings for the FID reference
 
 
 def test_other_presets_sample_both_modes_with_their_own_defaults(monkeypatch, tmp_path):
