@@ -17,13 +17,16 @@ are those, and the preset's elsewhere: `paper` is measured as the thesis sampled
 user of `best` samples (`evaluation_sampling`). A preset that trains like another
 (`TimeVQVDMConfig.training_dict`) can reuse that benchmark's models (``models_from``) instead of training
 again. Every FID is read against the noise floor FID(real train, test reference) of the same FCN: the ratio
-of the two is the number to steer by. The output folder::
+of the two is the number to steer by. ``field_repeats`` (``--field-metrics``) adds the multivariate field's
+scores (discriminative, predictive, correlational, context-FID; `field_scores`) with the published Sines
+figures beside them; ``resolve_datasets("multivariate")`` names issue 24's six datasets. The output folder::
 
     OUT/models/<name>/            saved model (model.json + safetensors); runs/<stage>/ holds the checkpoints
     OUT/plots/<name>/             real vs synthetic run charts, feature PCA
     OUT/evaluation/<name>/        while a dataset is evaluated: its sample sets and the TSTR classifier's
                                   checkpoints, so an interrupted evaluation resumes; removed when done
-    OUT/results/<name>.json       one record per dataset: metrics, ratios, timings, environment, published
+    OUT/results/<name>.json       one record per dataset: metrics, ratios, timings, environment, published,
+                                  and with field_repeats the field's scores
     OUT/summary.csv, summary.md   the combined table beside the thesis's and TimeVQVAE's figures
     OUT/figure25_unconditional.png, figure26_conditional.png, figure27_tstr.png
 
