@@ -3,7 +3,8 @@
 One module-scoped run covers GunPoint (published figures), TinyItaly (a small UCR folder made from
 ItalyPowerDemand, no published row, interrupted after stage 1) and BrokenItaly (a UCR folder without its
 test split, which fails once its run loads it). The Ray executor runs two tiny datasets on a local Ray
-instance; the tables are checked against the committed development benchmarks.
+instance; the tables are checked against the committed development benchmarks. A second run scores the
+field's multivariate metrics on a cut-down Sines with shrunk networks.
 """
 
 from __future__ import annotations
@@ -26,9 +27,11 @@ from typer.testing import CliRunner
 from timevqvdm import TimeVQVDM, benchmark, config
 from timevqvdm.cli import app
 from timevqvdm.data import load_dataset
-from timevqvdm.evaluation import protocol
+from timevqvdm.evaluation import FieldConfig, TS2VecConfig, minmax_scale, protocol
 
-SMOKE = {"preset": "tiny", "runs": 2, "seed": 0, "fcn_epochs": 2, "n_samples": 32, "steps": 2}
+SMOKE = {
+    "preset": "tiny", "runs": 2, "seed": 0, "fcn_epochs": 2, "n_samples": 32, "steps": 2, "field_repeats": None,
+}  # fmt: skip
 DATASETS = ["GunPoint", "TinyItaly", "BrokenItaly"]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 COMMITTED = Path(__file__).resolve().parents[1] / "benchmarks" / "results"
@@ -105,6 +108,14 @@ def test_resolve_datasets():
             benchmark.resolve_datasets(bad)
 
 
+def test_the_multivariate_group_names_the_six_datasets_of_issue_24():
+    six = ["Sines", "BasicMotions", "JapaneseVowels", "PickupGestureWiimoteZ", "AllGestureWiimoteX",
+           "GesturePebbleZ1"]  # fmt: skip
+    assert benchmark.resolve_datasets("multivariate") == six
+    assert benchmark.resolve_datasets("GunPoint,multivariate,Sines") == ["GunPoint", *six]
+    benchmark.check_datasets(six)  # every one resolves (offline: by name, nothing loaded)
+
+
 def test_unknown_names_are_refused_when_the_spec_is_made():
     with pytest.raises(FileNotFoundError, match=r"'GunPont' is neither .* Did you mean: GunPoint") as info:
         _spec(["GunPoint", "GunPont", "NoSuchDataset"])
@@ -123,6 +134,7 @@ def test_unknown_names_are_refused_when_the_spec_is_made():
         ({"fcn_epochs": 0}, "fcn_epochs must be"),
         ({"n_samples": 1}, "n_samples must be an integer >= 2"),
         ({"steps": 0}, "steps must be"),
+        ({"field_repeats": 0}, "field_repeats must be an integer >= 1"),
         ({"runs": 2.5}, "runs must be an integer"),
         ({"preset": "huge"}, "unknown preset 'huge'"),
     ],
@@ -393,10 +405,15 @@ def test_committed_tables_regenerate_unchanged_from_their_records(folder, tmp_pa
 
 
 def test_both_tables_follow_the_one_column_declaration(bench):
+    """Every column of `COLUMNS` outside a group, in order; the field's columns only where some record has
+    field scores (none here)."""
+    plain = [c for c in benchmark.COLUMNS if c.group is None]
+    assert {c.group for c in benchmark.COLUMNS} == {None, "field"}
     csv_header = (bench["out"] / "summary.csv").read_text().splitlines()[0]
-    assert csv_header.split(",") == [c.name for c in benchmark.COLUMNS]
-    md_header = (bench["out"] / "summary.md").read_text().splitlines()[0]
-    assert md_header.strip("| ").split(" | ") == [c.header for c in benchmark.COLUMNS if c.header]
+    assert csv_header.split(",") == [c.name for c in plain]
+    markdown = (bench["out"] / "summary.md").read_text()
+    assert markdown.splitlines()[0].strip("| ").split(" | ") == [c.header for c in plain if c.header]
+    assert "ctx-FID" not in markdown
 
 
 def test_figures_25_to_27_are_pngs(bench):
@@ -531,3 +548,165 @@ def test_executors_are_chosen_by_name():
         benchmark.make_executor("local", address="auto")
     with pytest.raises(ValueError, match="unknown executor"):
         benchmark.make_executor("slurm")
+
+
+# ------------------------------------------------------------------------------ the field's metrics
+# Networks shrunk so that the four scores take about a second; only the plumbing is under test.
+TINY_FIELD = FieldConfig(
+    discriminative_iterations=5,
+    predictive_iterations=5,
+    batch_size=16,
+    hidden_size=4,
+    ts2vec=TS2VecConfig(hidden_channels=8, output_channels=16, depth=2, iterations=5),
+)
+FIELD_NAMES = ("discriminative", "predictive", "correlational", "context_fid")
+
+
+def _cut(n_train, n_test):
+    """`load_dataset` returning the first series of each split only (a tiny model trains in seconds)."""
+
+    def load(name, split="train", **kwargs):
+        data = load_dataset(name, split=split, **kwargs)
+        return data.subset(np.arange(min(data.n_series, n_train if split == "train" else n_test)))
+
+    return load
+
+
+@pytest.fixture(scope="module")
+def sines_field(tmp_path_factory):
+    """Sines (200 training series) through `run_dataset` with ``field_repeats=1``, the tables written."""
+    out = tmp_path_factory.mktemp("sines-field")
+    seen = {"field": [], "samples": []}
+    real_field_metrics, real_sample = benchmark.field_metrics, TimeVQVDM.sample
+
+    def spy_field_metrics(real, synthetic, **kwargs):
+        seen["field"].append({"real": real, "synthetic": synthetic, **kwargs})
+        return real_field_metrics(real, synthetic, **kwargs)
+
+    def spy_sample(self, n, labels=None, **kwargs):
+        samples = real_sample(self, n, labels, **kwargs)
+        seen["samples"].append((labels, samples))
+        return samples
+
+    spec = benchmark.BenchmarkSpec(
+        ["Sines"], preset="tiny", runs=2, fcn_epochs=1, n_samples=24, steps=1, field_repeats=1,
+        cache_dir=out / "fcn",
+    )  # fmt: skip
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(benchmark, "load_dataset", _cut(200, 100))
+        mp.setattr(benchmark, "FIELD_CONFIG", TINY_FIELD)
+        mp.setattr(benchmark, "field_metrics", spy_field_metrics)
+        mp.setattr(TimeVQVDM, "sample", spy_sample)
+        record = benchmark.run_dataset("Sines", spec, out)
+        benchmark.write_tables(out)
+    return {"out": out, "record": record, "seen": seen}
+
+
+def test_field_scores_of_the_first_unconditional_run_are_recorded(sines_field):
+    record, seen = sines_field["record"], sines_field["seen"]
+    assert record["status"] == "ok" and record["settings"]["field_repeats"] == 1
+    field = record["field"]
+    assert set(field["scores"]) == set(FIELD_NAMES)
+    for name in FIELD_NAMES:
+        score = field["scores"][name]
+        assert len(score["runs"]) == 1 and score["std"] == 0 and score["mean"] == score["runs"][0] >= 0
+    assert field["against"] == "train" and field["repeats"] == 1 and field["seed"] == 0
+    assert field["n_real"] == 200 and field["n_synthetic"] == 24
+    assert field["config"]["ts2vec"]["iterations"] == 5  # the budgets it was scored with
+    assert not field["minmax_scaled"]  # Sines is scored as generated, as the papers do
+    assert record["timing"]["field_seconds"] > 0
+
+    # Scored once, on the very set `evaluate`'s first run drew (no second draw), against the training data
+    (call,) = seen["field"]
+    uncond = [samples for labels, samples in seen["samples"] if labels is None]
+    assert len(uncond) == 2 == len(record["timing"]["sample_calls"])  # 2 runs, nothing sampled for the field
+    np.testing.assert_array_equal(call["synthetic"], uncond[0].to_original_units(uncond[0].X))
+    train = load_dataset("Sines").subset(np.arange(200))
+    np.testing.assert_allclose(call["real"], train.to_original_units(train.X.astype(np.float64)))
+    assert call["repeats"] == 1 and call["config"] is TINY_FIELD
+
+
+def test_published_sines_figures_sit_beside_ours(sines_field):
+    published = sines_field["record"]["published_field"]
+    assert published["Diffusion-TS"]["discriminative"] == {
+        "mean": 0.006, "std": 0.007, "source": "Yuan & Qiao 2024 (ICLR, arXiv 2403.01742), Table 1",
+    }  # fmt: skip
+    assert published["TimeGAN"]["context_fid"]["mean"] == 0.101
+    assert published["FM-TS"] == {
+        "discriminative": {
+            "mean": 0.005,
+            "std": None,
+            "source": "Hu et al. 2024, arXiv 2411.07506v1, abstract",
+        }
+    }
+    assert sines_field["record"]["published"] is None  # not a UCR dataset of the thesis's table
+
+    out = sines_field["out"]
+    table = pd.read_csv(out / "summary.csv").set_index("dataset")
+    assert list(table.columns) == [c.name for c in benchmark.COLUMNS][1:]  # every column, the field's too
+    sines = table.loc["Sines"]
+    field = sines_field["record"]["field"]["scores"]
+    for name in FIELD_NAMES:
+        assert sines[f"field_{name}"] == pytest.approx(field[name]["mean"])
+    assert sines["diffusionts_discriminative"] == 0.006 and sines["diffusionts_discriminative_std"] == 0.007
+    assert sines["timegan_context_fid"] == 0.101 and sines["fmts_discriminative"] == 0.005
+    assert pd.isna(sines["fmts_discriminative_std"])
+
+    markdown = (out / "summary.md").read_text()
+    assert "disc, pred, corr, ctx-FID: the field's" in markdown
+    header, _, sines_line, *_ = markdown.splitlines()
+    headers = header.strip("| ").split(" | ")
+    cells = dict(zip(headers, sines_line.strip("| ").split(" | "), strict=True))
+    assert cells["disc Diffusion-TS"] == "0.006 ± 0.007" and cells["disc FM-TS"] == "0.005"
+    assert cells["pred TimeGAN"] == "0.093 ± 0.019" and cells["ctx-FID Diffusion-TS"] == "0.006 ± 0.000"
+    assert cells["corr"] == f"{field['correlational']['mean']:.3f} ± 0.000"
+    assert headers.index("disc") < headers.index("disc Diffusion-TS") < headers.index("pred")
+
+
+def test_field_scores_of_variable_length_data_are_masked_and_minmax_scaled(monkeypatch):
+    """JapaneseVowels (12 channels, 7 to 29 steps): both masks reach the scores, and both sets are scaled
+    with the real training split's per-channel minimum and maximum."""
+    train = load_dataset("JapaneseVowels").subset(np.arange(60))
+    samples = load_dataset("JapaneseVowels", split="test", stats=train.stats).subset(np.arange(40))
+    assert train.mask is not None and samples.mask is not None
+    calls = []
+    monkeypatch.setattr(benchmark, "FIELD_CONFIG", TINY_FIELD)
+    monkeypatch.setattr(benchmark, "field_metrics", lambda r, s, **kw: calls.append((r, s, kw)) or {})
+    spec = benchmark.BenchmarkSpec(["JapaneseVowels"], field_repeats=3, seed=4)
+    field = benchmark.field_scores(train, samples, spec)
+    assert field["minmax_scaled"] and field["n_real"] == 60 and field["n_synthetic"] == 40
+    ((real, synthetic, kwargs),) = calls
+    assert kwargs["mask_real"] is train.mask and kwargs["mask_synthetic"] is samples.mask
+    assert kwargs["repeats"] == 3 and kwargs["seed"] == 4
+    observed = np.moveaxis(real, 1, 0)[:, train.mask]  # (12 channels, observed steps of all series)
+    np.testing.assert_allclose(observed.min(axis=1), 0.0, atol=1e-9)
+    np.testing.assert_allclose(observed.max(axis=1), 1.0, atol=1e-6)
+    expected = minmax_scale(
+        train.to_original_units(train.X.astype(np.float64)),
+        samples.to_original_units(samples.X.astype(np.float64)),
+        mask_real=train.mask,
+    )
+    np.testing.assert_array_equal(synthetic, expected[1])  # with the real training data's statistics
+    with pytest.raises(ValueError, match="no unconditional sample set"):
+        benchmark.field_scores(train, None, spec)
+
+
+def test_cli_field_metrics_option_reaches_the_spec(tmp_path, monkeypatch):
+    specs = []
+
+    def fake_run_benchmark(spec, out, **kwargs):
+        specs.append(spec)
+        return SimpleNamespace(records=[], markdown=out / "summary.md")
+
+    monkeypatch.setattr(benchmark, "run_benchmark", fake_run_benchmark)
+    base = ["benchmark", "--datasets", "multivariate", "--preset", "tiny", "--out", str(tmp_path / "b")]
+    runner = CliRunner()
+    result = runner.invoke(app, [*base, "--field-metrics", "5"])
+    assert result.exit_code == 0, result.output
+    (spec,) = specs
+    assert spec.field_repeats == 5 and spec.settings()["field_repeats"] == 5
+    assert spec.datasets == tuple(benchmark.MULTIVARIATE_DATASETS)
+    result = runner.invoke(app, [*base, "--field-metrics", "0"])
+    assert result.exit_code == 2 and "--field-metrics" in result.output and len(specs) == 1
+    assert runner.invoke(app, base).exit_code == 0
+    assert specs[-1].field_repeats is None  # off unless asked for

@@ -17,13 +17,16 @@ are those, and the preset's elsewhere: `paper` is measured as the thesis sampled
 user of `best` samples (`evaluation_sampling`). A preset that trains like another
 (`TimeVQVDMConfig.training_dict`) can reuse that benchmark's models (``models_from``) instead of training
 again. Every FID is read against the noise floor FID(real train, test reference) of the same FCN: the ratio
-of the two is the number to steer by. The output folder::
+of the two is the number to steer by. ``field_repeats`` (``--field-metrics``) adds the multivariate field's
+scores (discriminative, predictive, correlational, context-FID; `field_scores`) with the published Sines
+figures beside them; ``resolve_datasets("multivariate")`` names issue 24's six datasets. The output folder::
 
     OUT/models/<name>/            saved model (model.json + safetensors); runs/<stage>/ holds the checkpoints
     OUT/plots/<name>/             real vs synthetic run charts, feature PCA
     OUT/evaluation/<name>/        while a dataset is evaluated: its sample sets and the TSTR classifier's
                                   checkpoints, so an interrupted evaluation resumes; removed when done
-    OUT/results/<name>.json       one record per dataset: metrics, ratios, timings, environment, published
+    OUT/results/<name>.json       one record per dataset: metrics, ratios, timings, environment, published,
+                                  and with field_repeats the field's scores
     OUT/summary.csv, summary.md   the combined table beside the thesis's and TimeVQVAE's figures
     OUT/figure25_unconditional.png, figure26_conditional.png, figure27_tstr.png
 
@@ -63,9 +66,18 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from timevqvdm.config import SamplingConfig, get_preset
 from timevqvdm.data import DataFileNotFoundError, TimeSeriesDataset, load_dataset
 from timevqvdm.data.sources import resolve_source
-from timevqvdm.evaluation import evaluate, plot_validation_curves, published_results
+from timevqvdm.evaluation import (
+    FIELD_METRICS,
+    FieldConfig,
+    evaluate,
+    field_metrics,
+    plot_validation_curves,
+    published_field,
+    published_results,
+    published_units,
+)
 from timevqvdm.evaluation.protocol import CONDITIONAL_SAMPLING, UNCONDITIONAL_SAMPLING
-from timevqvdm.evaluation.published import published_names
+from timevqvdm.evaluation.published import field_published_methods, published_names
 from timevqvdm.model import MODEL_JSON, TimeVQVDM
 from timevqvdm.training.checkpoint import atomic_write_bytes, load_json, save_json
 
@@ -87,6 +99,19 @@ DEV_DATASETS = [
     "ECG5000",
     "Adiac",
 ]
+# Issue 24: the multivariate and variable-length set. Sines (TimeGAN's, generated offline) has the field's
+# published figures.
+MULTIVARIATE_DATASETS = [
+    "Sines",
+    # shipped with aeon
+    "BasicMotions",
+    "JapaneseVowels",
+    "PickupGestureWiimoteZ",
+    # downloaded by aeon once (or from the local UCR archive)
+    "AllGestureWiimoteX",
+    "GesturePebbleZ1",
+]
+DATASET_GROUPS = {"dev": DEV_DATASETS, "multivariate": MULTIVARIATE_DATASETS}
 TRAIN_TIME_JSON = "benchmark_train.json"
 FIGURES = {
     "unconditional": "figure25_unconditional.png",
@@ -104,18 +129,19 @@ def published_datasets() -> list[str]:
 
 
 def resolve_datasets(spec: str) -> list[str]:
-    """``"dev"``, ``"all"`` or comma-separated names (which may include ``dev``/``all``) -> unique names."""
+    """``"dev"``, ``"multivariate"``, ``"all"`` or comma-separated names (which may include those groups)
+    -> unique names."""
     names: list[str] = []
     for token in (t.strip() for t in spec.split(",")):
-        if token == "dev":
-            names.extend(DEV_DATASETS)
+        if token in DATASET_GROUPS:
+            names.extend(DATASET_GROUPS[token])
         elif token == "all":
             names.extend(published_datasets())
         elif token:
             _check_name(token)
             names.append(token)
     if not names:
-        raise ValueError(f"no datasets in {spec!r}: use dev, all or NAME,NAME")
+        raise ValueError(f"no datasets in {spec!r}: use dev, multivariate, all or NAME,NAME")
     return list(dict.fromkeys(names))
 
 
@@ -144,7 +170,10 @@ def check_datasets(names: Iterable[str], ucr_root: str | Path | None = None) -> 
 # ================================================================================================ spec
 # The spec's fields that make two records comparable: each record stores them as its "settings", and a
 # results folder holds one setting only.
-RECORDED = ("preset", "runs", "seed", "fcn_epochs", "n_samples", "steps")
+RECORDED = ("preset", "runs", "seed", "fcn_epochs", "n_samples", "steps", "field_repeats")
+# The budgets of the field scores' networks (`FieldConfig`: the published ones). Tests shrink them by
+# replacing this constant; a record states the budgets it was scored with (``field.config``).
+FIELD_CONFIG = FieldConfig()
 
 
 @dataclass(frozen=True)
@@ -164,6 +193,9 @@ class BenchmarkSpec:
     cache_dir : reference FCN cache (default ``$TIMEVQVDM_CACHE/fcn``).
     models_from : another benchmark folder whose model for a dataset is loaded instead of training one;
         its training configuration must equal this preset's.
+    field_repeats : also score the field's four multivariate metrics (discriminative, predictive,
+        correlational, context-FID; `field_metrics`) this many times each (the papers: 5) on the first
+        unconditional run; None (the default) skips them.
     """
 
     datasets: tuple[str, ...]
@@ -176,6 +208,7 @@ class BenchmarkSpec:
     ucr_root: Path | None = None
     cache_dir: Path | None = None
     models_from: Path | None = None
+    field_repeats: int | None = None
 
     def __post_init__(self) -> None:
         # Frozen: the conversions (a list of names, str paths) go around the dataclass's own __setattr__.
@@ -190,7 +223,7 @@ class BenchmarkSpec:
             raise ValueError(f"datasets named more than once: {', '.join(repeated)}")
         for name in self.datasets:
             _check_name(name)
-        lowest = {"runs": 1, "seed": 0, "fcn_epochs": 1, "n_samples": 2, "steps": 1}
+        lowest = {"runs": 1, "seed": 0, "fcn_epochs": 1, "n_samples": 2, "steps": 1, "field_repeats": 1}
         for name, low in lowest.items():
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < low):
@@ -272,6 +305,10 @@ def run_dataset(name: str, spec: BenchmarkSpec, out_dir: str | Path, *, progress
     Returns
     -------
     dict : the record written to ``out_dir/results/<name>.json`` (or the existing one when it is done).
+
+    With ``spec.field_repeats`` the record also holds ``field`` (`field_scores`: the field's four scores of
+    the first unconditional run, against the real training split); ``published_field`` holds the field's
+    published figures for the dataset (Sines), or None.
     """
     existing = read_record(out_dir, name)
     if existing is not None:
@@ -298,6 +335,11 @@ def run_dataset(name: str, spec: BenchmarkSpec, out_dir: str | Path, *, progress
         progress=progress, work_dir=work, frequency=model.config.frequency, **spec.sampling(),
     )  # fmt: skip
     evaluate_seconds = time.perf_counter() - t0
+    field, field_seconds = None, None
+    if spec.field_repeats is not None:
+        t0 = time.perf_counter()
+        field = field_scores(train, timed.first_unconditional, spec, device=model.device)
+        field_seconds = time.perf_counter() - t0
 
     record = {
         "format": FORMAT,
@@ -310,9 +352,16 @@ def run_dataset(name: str, spec: BenchmarkSpec, out_dir: str | Path, *, progress
         # The model's sampling defaults: what `metrics[mode]["sampling"]` leaves to the preset (sampler,
         # t_max, how labels=None is sampled).
         "sampling_defaults": asdict(model.config.sampling),
-        "timing": {**train_timing, **timed.summary(), "evaluate_seconds": evaluate_seconds},
+        "timing": {
+            **train_timing,
+            **timed.summary(),
+            "evaluate_seconds": evaluate_seconds,
+            "field_seconds": field_seconds,
+        },
         "environment": environment(model.device),
+        "field": field,
         "published": published_results(name),
+        "published_field": published_field(name),
         "model_dir": str(source if source != model_dir(out_dir, name) else Path("models") / name),
         "validation": _validation_summary(model, curves, Path(out_dir)),
     }
@@ -320,6 +369,56 @@ def run_dataset(name: str, spec: BenchmarkSpec, out_dir: str | Path, *, progress
     save_json(result_path(out_dir, name), record)
     shutil.rmtree(work, ignore_errors=True)  # the record holds everything the evaluation produced
     return record
+
+
+def field_scores(
+    train: TimeSeriesDataset,
+    samples: TimeSeriesDataset | None,
+    spec: BenchmarkSpec,
+    *,
+    device: torch.device | str = "cpu",
+) -> dict[str, Any]:
+    """The field's multivariate scores (`field_metrics`) of one unconditional sample set, as the papers
+    compute them.
+
+    The synthetic set is the first unconditional run's (the sample set `evaluate` drew, not a second draw):
+    ``spec.n_samples`` series, 1024 by default, where TimeGAN and Diffusion-TS draw as many as the training
+    split holds. It is scored against the real **training** split, as those papers do (they have no test
+    split), not against the test split the FID uses. Both sets are in the published figures' units
+    (`published_units`): Sines as generated, any other dataset min-max scaled per channel with the real
+    training data's minimum and maximum; masks are passed for variable-length sets, so padding is never
+    read. Each score is computed ``spec.field_repeats`` times (seeds ``spec.seed``, ``spec.seed + 1``, ...)
+    with the budgets of `FIELD_CONFIG`.
+
+    Returns
+    -------
+    dict
+        ``scores`` (``{name: {"mean", "std", "runs"}}`` for discriminative, predictive, correlational,
+        context_fid), ``repeats``, ``seed``, ``against`` (``"train"``), ``minmax_scaled``, ``n_real``,
+        ``n_synthetic`` and ``config`` (the networks' budgets, `FieldConfig` as a dict).
+    """
+    if samples is None:
+        raise ValueError(f"{train.name}: no unconditional sample set to score the field's metrics on")
+    repeats = spec.field_repeats or 1
+    real, synthetic, scaled = published_units(
+        train.to_original_units(train.X.astype(np.float64)),
+        samples.to_original_units(samples.X.astype(np.float64)),
+        mask_real=train.mask,
+    )
+    scores = field_metrics(
+        real, synthetic, mask_real=train.mask, mask_synthetic=samples.mask, repeats=repeats,
+        seed=spec.seed, metrics=FIELD_METRICS, config=FIELD_CONFIG, device=device,
+    )  # fmt: skip
+    return {
+        "scores": scores,
+        "repeats": repeats,
+        "seed": spec.seed,
+        "against": "train",
+        "minmax_scaled": scaled,
+        "n_real": train.n_series,
+        "n_synthetic": samples.n_series,
+        "config": asdict(FIELD_CONFIG),
+    }
 
 
 def _plot_validation(model: TimeVQVDM, folder: Path) -> Path | None:
@@ -386,7 +485,8 @@ class _TimedSampler:
     With a ``store`` folder every call's result is also written there (``.npz``, with its wall time) and a
     repeated call with the same arguments to the same weights is read back instead of sampled again: an
     interrupted evaluation resumes without redrawing its finished sample sets. Such calls are marked
-    ``from_store``.
+    ``from_store``. The first unconditional set (`evaluate`'s first run) is kept as
+    ``first_unconditional``, for the field's scores.
     """
 
     def __init__(self, model: TimeVQVDM, store: Path | None = None) -> None:
@@ -396,9 +496,16 @@ class _TimedSampler:
         # Part of every stored set's key, so sets drawn by a model since retrained are never read back;
         # computed at the first call.
         self.fingerprint: str | None = None
+        self.first_unconditional: TimeSeriesDataset | None = None
 
     def sample(self, n: int, labels: Any = None, **kwargs: Any):
         mode = "unconditional" if labels is None else "conditional"
+        out = self._sample(mode, n, labels, kwargs)
+        if mode == "unconditional" and self.first_unconditional is None:
+            self.first_unconditional = out
+        return out
+
+    def _sample(self, mode: str, n: int, labels: Any, kwargs: dict[str, Any]) -> TimeSeriesDataset:
         path = self._stored_path(mode, n, labels, kwargs)
         if path is not None and path.is_file():
             out, seconds = self._read(path)
@@ -546,14 +653,17 @@ def run_task(name: str, spec: BenchmarkSpec, out_dir: str | Path, progress: bool
 @dataclass(frozen=True)
 class Column:
     """One column of both tables: its CSV name, its Markdown header (None: CSV only), how a record gives
-    its value (None where missing), its Markdown format (``pm:<column>`` shows ``value ± <column>``), and
-    whether the median row shows its median (not for run-to-run stds: their median says little)."""
+    its value (None where missing), its Markdown format (``pm:<column>`` shows ``value ± <column>`` with
+    two decimals, ``pm.3f:<column>`` with the format given), whether the median row shows its median (not
+    for run-to-run stds: their median says little), and its group: a column of a group (`COLUMN_GROUPS`)
+    is in the tables only when some record has what the group shows."""
 
     name: str
     header: str | None
     read: Callable[[dict], Any]
     fmt: str
     median: bool = True
+    group: str | None = None
 
 
 def _at(*keys: str) -> Callable[[dict], Any]:
@@ -587,6 +697,47 @@ def _trtr(record: dict) -> Any:
     return cond.get("trtr_accuracy", _at("metrics", "reference", "trtr_accuracy")(record))
 
 
+def _field_columns() -> tuple[Column, ...]:
+    """The field's four scores: ours (mean ± std over ``field_repeats`` runs), then each published method's
+    figure beside it where the reference table (`field_published_methods`) has one."""
+    short = {
+        "discriminative": "disc",
+        "predictive": "pred",
+        "correlational": "corr",
+        "context_fid": "ctx-FID",
+    }
+    published = field_published_methods()
+    columns: list[Column] = []
+    for metric in FIELD_METRICS:
+        ours = f"field_{metric}"
+        columns += [
+            Column(ours, short[metric], _at("field", "scores", metric, "mean"), f"pm.3f:{ours}_std", group="field"),
+            Column(f"{ours}_std", None, _at("field", "scores", metric, "std"), ".3f", median=False, group="field"),
+        ]  # fmt: skip
+        for method, metrics in published.items():
+            if metric not in metrics:
+                continue
+            name = f"{''.join(c for c in method.lower() if c.isalnum())}_{metric}"
+            read = _at("published_field", method, metric)
+            columns += [
+                Column(
+                    name, f"{short[metric]} {method}", _number_of(read, "mean"), f"pm.3f:{name}_std",
+                    median=False, group="field",
+                ),
+                Column(f"{name}_std", None, _number_of(read, "std"), ".3f", median=False, group="field"),
+            ]  # fmt: skip
+    return tuple(columns)
+
+
+def _number_of(read: Callable[[dict], Any], key: str) -> Callable[[dict], float | None]:
+    return lambda record: _number((read(record) or {}).get(key))
+
+
+# Column groups, each shown only when some record has what it shows: the field's scores only in benchmarks
+# run with --field-metrics (so the tables of the others keep their columns).
+COLUMN_GROUPS: dict[str, Callable[[dict], bool]] = {
+    "field": lambda record: bool(_at("field", "scores")(record)),
+}
 _UNCOND, _COND, _REF = ("metrics", "unconditional"), ("metrics", "conditional"), ("metrics", "reference")
 # The one declaration of both tables: summary.csv has every column in this order, summary.md those with a
 # header, and `summary_row` reads a record through it.
@@ -620,6 +771,7 @@ COLUMNS: tuple[Column, ...] = (
     Column("thesis_tstr", "TSTR thesis %", _published("thesis_TSTR"), ".1f"),
     Column("thesis_trtr", "TRTR thesis %", _published("thesis_TRTR"), ".1f"),
     Column("timevqvae_cas", None, _published("timevqvae_CAS"), ".1f"),
+    *_field_columns(),
     Column("copy_share", "copy share", _at("metrics", "memorisation", "copy_share"), ".3f"),
     Column("train_seconds", "train s", _at("timing", "train_seconds"), ".0f"),
     Column("sample_seconds_per_1024", "sample s", _at("timing", "uncond_seconds_per_1024"), ".1f"),
@@ -632,6 +784,13 @@ def summary_row(record: dict) -> dict[str, Any]:
     return {column.name: column.read(record) for column in COLUMNS}
 
 
+def table_columns(records: Sequence[dict]) -> list[Column]:
+    """The columns of ``records``' tables: every column outside a group, a group's only when some record
+    has what it shows (`COLUMN_GROUPS`)."""
+    shown = {name for name, present in COLUMN_GROUPS.items() if any(present(r) for r in records)}
+    return [c for c in COLUMNS if c.group is None or c.group in shown]
+
+
 def collect_records(out_dir: str | Path) -> list[dict]:
     """All per-dataset records of a benchmark folder, sorted by dataset name."""
     folder = Path(out_dir) / "results"
@@ -641,15 +800,19 @@ def collect_records(out_dir: str | Path) -> list[dict]:
 def write_tables(out_dir: str | Path) -> tuple[Path, Path]:
     """Write ``summary.csv`` (one row per dataset, then a ``median`` row) and ``summary.md``."""
     out_dir = Path(out_dir)
-    rows = [summary_row(r) for r in collect_records(out_dir)]
+    records = collect_records(out_dir)
+    columns = table_columns(records)
+    rows = [summary_row(r) for r in records]
     medians = _median_row(rows)
     csv_path, md_path = out_dir / "summary.csv", out_dir / "summary.md"
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=[c.name for c in COLUMNS], lineterminator="\n")
+    writer = csv.DictWriter(
+        buffer, fieldnames=[c.name for c in columns], lineterminator="\n", extrasaction="ignore"
+    )
     writer.writeheader()
     writer.writerows([*rows, medians] if rows else [])
     atomic_write_bytes(csv_path, buffer.getvalue().encode())
-    atomic_write_bytes(md_path, _markdown(rows, medians).encode())
+    atomic_write_bytes(md_path, _markdown(rows, medians, columns).encode())
     return csv_path, md_path
 
 
@@ -663,8 +826,8 @@ def _median_row(rows: list[dict]) -> dict[str, Any]:
     return out
 
 
-def _markdown(rows: list[dict], medians: dict) -> str:
-    shown = [c for c in COLUMNS if c.header is not None]
+def _markdown(rows: list[dict], medians: dict, columns: Sequence[Column] = COLUMNS) -> str:
+    shown = [c for c in columns if c.header is not None]
     lines = [
         "| " + " | ".join(c.header for c in shown) + " |",
         "|" + "|".join(":---" if c.name == "dataset" else "---:" for c in shown) + "|",
@@ -676,6 +839,13 @@ def _markdown(rows: list[dict], medians: dict) -> str:
             cells = [f"**{c}**" if c else c for c in cells]
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", *_headline(rows)]
+    if any(c.group == "field" for c in columns):
+        lines += [
+            "",
+            "disc, pred, corr, ctx-FID: the field's discriminative, predictive, correlational and context-FID "
+            "scores (lower is better) of the first unconditional run against the real training split, mean "
+            "± std over their repeats; beside them the published figures where a paper reports the dataset.",
+        ]
     failed = [r for r in rows if r["status"] != "ok"]
     if failed:
         lines += ["", "Failed (see results/<name>.json):", *(f"- {r['dataset']}" for r in failed)]
@@ -708,10 +878,12 @@ def _cell(row: dict, column: str, fmt: str) -> str:
         return "" if column != "uncond_fid" or row["status"] == "ok" else row["status"]
     if fmt == "s":
         return str(value)
-    if fmt.startswith("pm:"):
-        std = row.get(fmt[3:])
-        text = _fixed_or_small(value, ".2f")
-        return text + (f" ± {_fixed_or_small(std, '.2f')}" if std is not None else "")
+    if fmt.startswith("pm"):
+        number, _, std_column = fmt[2:].partition(":")
+        number = number or ".2f"
+        std = row.get(std_column)
+        text = _fixed_or_small(value, number)
+        return text + (f" ± {_fixed_or_small(std, number)}" if std is not None else "")
     if fmt == "d":
         return f"{value:.0f}"
     return _fixed_or_small(value, fmt)

@@ -659,7 +659,12 @@ def benchmark(
         Path, typer.Option("--out", "-o", help="Benchmark folder (models, results, tables, figures).")
     ],
     datasets: Annotated[
-        str, typer.Option(help="dev (the 10 development datasets), all (the 128 published) or NAME,NAME.")
+        str,
+        typer.Option(
+            help="dev (the 10 development datasets), multivariate (Sines, BasicMotions, JapaneseVowels, "
+            "PickupGestureWiimoteZ, AllGestureWiimoteX, GesturePebbleZ1), all (the 128 published) or "
+            "NAME,NAME."
+        ),
     ] = "dev",
     preset: Annotated[str, typer.Option(help="Model preset: paper (thesis settings), quick, ...")] = "paper",
     runs: Annotated[int, typer.Option(min=1, help="Sampling + evaluation runs per dataset (thesis: 3).")] = 3,
@@ -700,6 +705,16 @@ def benchmark(
             "(e.g. --preset best on the paper models) instead of training."
         ),
     ] = None,
+    field_repeats: Annotated[
+        int | None,
+        typer.Option(
+            "--field-metrics",
+            min=1,
+            help="Also score the field's discriminative, predictive, correlational and context-FID scores "
+            "(TimeGAN, Diffusion-TS) N times each (the papers: 5) on the first unconditional run, against "
+            "the training split; published Sines figures beside them. Default: off.",
+        ),
+    ] = None,
 ) -> None:
     """Train once per dataset, sample and evaluate RUNS times (paper: the thesis's settings; other presets:
     their own sampling defaults), and tabulate FID / IS / TSTR beside the noise floor and the published
@@ -712,6 +727,7 @@ def benchmark(
     spec = BenchmarkSpec(
         resolve_datasets(datasets), preset=preset, runs=runs, seed=seed, fcn_epochs=fcn_epochs,
         n_samples=n_samples, steps=steps, ucr_root=ucr_root, models_from=models_from,
+        field_repeats=field_repeats,
     )  # fmt: skip
     try:
         runner = make_executor(executor.value, workers=workers, address=address)

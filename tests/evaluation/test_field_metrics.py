@@ -20,6 +20,7 @@ from timevqvdm.evaluation import (
     gru_discriminative_score,
     minmax_scale,
     predictive_score,
+    published_units,
 )
 
 QUICK_TS2VEC = TS2VecConfig(hidden_channels=16, output_channels=32, depth=3, iterations=30)
@@ -194,3 +195,27 @@ def test_minmax_scale_maps_the_real_channels_onto_unit_range():
     np.testing.assert_allclose(scaled_real.min(axis=(0, 2)), 0.0, atol=1e-12)
     np.testing.assert_allclose(scaled_real.max(axis=(0, 2)), 1.0, atol=1e-6)
     assert scaled_synthetic.max() > 1.0  # the synthetic set is scaled with the real statistics
+
+
+def test_published_units_keep_sines_as_generated_and_minmax_scale_the_rest():
+    """Sines is scored as generated (values in [0.5, 1]), as the papers do; other data are min-max scaled
+    with the real training data's per-channel minimum and maximum, masked cells ignored."""
+    sines = make_sines(50, seed=0)
+    synthetic = make_sines(30, seed=1) + 0.2  # may leave [0, 1]: only the real data decide
+    real_out, synthetic_out, scaled = published_units(sines, synthetic)
+    assert not scaled and sines.min() >= 0.5
+    np.testing.assert_array_equal(real_out, sines)
+    np.testing.assert_array_equal(synthetic_out, synthetic)
+
+    mask = np.ones((50, 24), dtype=bool)
+    mask[:, 20:] = False
+    padded = np.where(mask[:, None, :], sines, 1e3)  # padding out of [0, 1] does not count
+    assert not published_units(padded, synthetic, mask_real=mask)[2]
+
+    real = 3.0 * padded
+    real_out, synthetic_out, scaled = published_units(real, 3.0 * synthetic, mask_real=mask)
+    expected = minmax_scale(real, 3.0 * synthetic, mask_real=mask)
+    assert scaled
+    np.testing.assert_array_equal(real_out, expected[0])
+    np.testing.assert_array_equal(synthetic_out, expected[1])
+    np.testing.assert_allclose(real_out[:, :, :20].max(axis=(0, 2)), 1.0, atol=1e-6)

@@ -15,6 +15,7 @@ from timevqvdm.evaluation.field import (
     cross_correlation,
     field_metrics,
     minmax_scale,
+    published_units,
 )
 from timevqvdm.evaluation.gru_scores import gru_discriminative_score, predictive_score
 from timevqvdm.evaluation.lengths import ks_two_sample, length_check, wasserstein_1, zero_padding
@@ -27,7 +28,7 @@ from timevqvdm.evaluation.plots import (
     plot_validation_curves,
 )
 from timevqvdm.evaluation.protocol import evaluate, noise_floor, stft_round_trip
-from timevqvdm.evaluation.published import published_results
+from timevqvdm.evaluation.published import published_field, published_results
 from timevqvdm.evaluation.ts2vec import TS2VecConfig, TS2VecEncoder, train_ts2vec, ts2vec_features
 
 __all__ = [
@@ -63,7 +64,9 @@ __all__ = [
     "plot_validation_curves",
     "power_spectrum_distance",
     "predictive_score",
+    "published_field",
     "published_results",
+    "published_units",
     "stft_round_trip",
     "train_fcn",
     "train_ts2vec",

@@ -44,6 +44,7 @@ __all__ = [
     "cross_correlation",
     "field_metrics",
     "minmax_scale",
+    "published_units",
 ]
 
 FIELD_METRICS = ("discriminative", "predictive", "correlational", "context_fid")
@@ -304,3 +305,34 @@ def minmax_scale(
     low = np.where(obs, real_a, np.inf).min(axis=(0, 2), keepdims=True)  # (1, C, 1)
     high = np.where(obs, real_a, -np.inf).max(axis=(0, 2), keepdims=True)
     return (real_a - low) / (high - low + 1e-7), (synthetic_a - low) / (high - low + 1e-7)
+
+
+def published_units(
+    real: np.ndarray, synthetic: np.ndarray, *, mask_real: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Both sets in the units the published figures use, and whether they were rescaled.
+
+    Real data whose observed values already lie in [0, 1] are taken as they are, with the synthetic set
+    unchanged: Sines as generated (values in [0.5, 1]), on which TimeGAN, Diffusion-TS and FM-TS score
+    without further scaling (min-max scaling it would stretch each channel to [0, 1] and double the
+    predictive score's absolute errors). Any other real data are min-max scaled per channel, the synthetic
+    set with the real statistics (:func:`minmax_scale`), as TimeGAN's ``MinMaxScaler``.
+
+    Parameters
+    ----------
+    real, synthetic : np.ndarray, shape (n_cases, n_channels, n_timepoints) or (n_cases, n_timepoints)
+        Original units.
+    mask_real : np.ndarray of bool, shape (n_cases, n_timepoints), or None
+
+    Returns
+    -------
+    real, synthetic : np.ndarray of float64, shape (n_cases, n_channels, n_timepoints)
+    scaled : bool
+        True when :func:`minmax_scale` was applied.
+    """
+    _, observed = check_series(real, mask_real, name="real")
+    real_a, synthetic_a = as_series(real), as_series(synthetic)
+    seen = real_a[np.broadcast_to(observed[:, None, :], real_a.shape)]
+    if seen.min() >= 0.0 and seen.max() <= 1.0:
+        return real_a, synthetic_a, False
+    return (*minmax_scale(real, synthetic, mask_real=mask_real), True)
