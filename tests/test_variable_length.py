@@ -19,7 +19,7 @@ from timevqvdm.evaluation import evaluate
 from timevqvdm.prior import build_prior
 from timevqvdm.tokenizer import build_tokenizer
 from timevqvdm.tokenizer.losses import reconstruction_loss
-from timevqvdm.validation import HeldOut, _novelty_score
+from timevqvdm.validation import HeldOutSeries, _novelty_score
 
 LENGTH = 48
 
@@ -236,7 +236,7 @@ def test_the_novelty_check_draws_lengths_and_ignores_padding():
         return x
 
     def held_out(**padding):
-        return HeldOut(torch.zeros(12, 2, 4), None, None, x_train, x_val, np.array([]), **padding)
+        return HeldOutSeries(x_train, x_val, np.array([]), **padding)
 
     padding = {
         "mask_train": np.broadcast_to(mask_train, (n, length)),
