@@ -205,8 +205,9 @@ def test_refit_trains_every_network_on_all_series_for_the_kept_step_count(tmp_pa
         assert refit_stops[0]["step"] == kept and "refit" in refit_stops[0]["detail"]
 
 
-@pytest.mark.slow
-def test_the_hf_checks_sample_the_frozen_lf_prior_once(monkeypatch):
+@pytest.fixture
+def prior_draws(monkeypatch) -> list[str]:
+    """Records which prior every `LatentPrior.sample` call draws ("lf", or "hf": conditioned), in order."""
     from timevqvdm.prior import LatentPrior
 
     calls = []
@@ -217,6 +218,12 @@ def test_the_hf_checks_sample_the_frozen_lf_prior_once(monkeypatch):
         return original(self, n, *args, cond=cond, **kwargs)
 
     monkeypatch.setattr(LatentPrior, "sample", recording)
+    return calls
+
+
+@pytest.mark.slow
+def test_the_hf_checks_sample_the_frozen_lf_prior_once(prior_draws):
+    calls = prior_draws
     train = load_dataset("GunPoint", split="train")
     model = TimeVQVDM(config=_monitored_tiny(stage2_patience=100, copy_threshold=1.0), progress=False)
     model.fit(train)
@@ -227,17 +234,8 @@ def test_the_hf_checks_sample_the_frozen_lf_prior_once(monkeypatch):
 
 
 @pytest.mark.slow
-def test_lockstep_trains_both_priors_step_for_step_and_checks_whole_series(tmp_path, monkeypatch):
-    from timevqvdm.prior import LatentPrior
-
-    calls = []
-    original = LatentPrior.sample
-
-    def recording(self, n, *args, cond=None, **kwargs):
-        calls.append("hf" if cond is not None else "lf")
-        return original(self, n, *args, cond=cond, **kwargs)
-
-    monkeypatch.setattr(LatentPrior, "sample", recording)
+def test_lockstep_trains_both_priors_step_for_step_and_checks_whole_series(tmp_path, prior_draws):
+    calls = prior_draws
     train = load_dataset("GunPoint", split="train")
     cfg = _monitored_tiny(stage2_patience=100, copy_threshold=1.0, lockstep=True)
     model = TimeVQVDM(config=cfg, progress=False).fit(train, run_dir=tmp_path / "runs")
