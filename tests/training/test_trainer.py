@@ -51,6 +51,22 @@ def test_trainer_learns_and_writes_metrics(tmp_path):
     assert not model.training  # handed back in eval mode
 
 
+def test_the_trainer_takes_a_loss_function_for_a_module_without_training_loss():
+    torch.manual_seed(0)
+    network = torch.nn.Linear(3, 1)  # a bare network: no training_loss of its own
+    seen = []
+
+    def absolute_error(module, batch, generator):
+        seen.append(isinstance(generator, torch.Generator))
+        loss = (module(batch["x"]).squeeze(-1) - batch["y"]).abs().mean()
+        return loss, {"mae": loss.item()}
+
+    result = Trainer(network, _cfg(max_steps=200), progress=False, loss=absolute_error).fit(_data())
+    assert len(seen) == 200 and all(seen)
+    assert result.final_loss < 0.1
+    assert torch.allclose(network.weight, torch.tensor([[2.0, -1.0, 0.5]]), atol=0.1)
+
+
 def test_epochs_count_batches_and_cosine_reaches_zero():
     model = Regression()
     trainer = Trainer(model, _cfg(max_steps=None, epochs=3, batch_size=32), None, progress=False)

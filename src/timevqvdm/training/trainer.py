@@ -1,10 +1,13 @@
 """One small, model-agnostic training loop shared by stage 1, stage 2 and the FCN classifier.
 
-The loop knows nothing about what it trains. A module plugs in by implementing
+The loop knows nothing about what it trains. It takes a loss function
 
-    training_loss(batch: dict[str, Tensor], generator: torch.Generator) -> (loss, logs)
+    loss(module, batch: dict[str, Tensor], generator: torch.Generator) -> (loss, logs)
 
-and, optionally, `on_train_step_end()`. Lightning Fabric supplies the device (CUDA when present, else CPU),
+which by default calls the module's own `training_loss(batch, generator)`; a module may also implement
+`on_train_step_end()`. The module the loss function receives is the one Fabric set up, so under DDP the loss
+must reach the weights through it (its forward or its `training_loss`, both marked for DDP), never through
+a bare sub-module, or the gradients would not be synchronised. Lightning Fabric supplies the device (CUDA when present, else CPU),
 precision and DDP; the loop adds AdamW with a cosine schedule, an optional EMA of the weights, a progress bar,
 `metrics.jsonl`, atomic checkpoints (every `checkpoint_every` steps and `checkpoint_minutes` minutes) and
 resume. Ctrl-C (SIGINT) or SIGTERM ends a run at the next step boundary with a checkpoint, so a stopped run
@@ -89,12 +92,25 @@ def cosine_schedule(total_steps: int, warmup_steps: int = 0) -> Callable[[int], 
     return factor
 
 
+# (module as Fabric set it up, batch, generator) -> (scalar loss, logs)
+LossFn = Callable[
+    [nn.Module, dict[str, torch.Tensor], torch.Generator], tuple[torch.Tensor, dict[str, float]]
+]
+
+
+def module_training_loss(
+    module: nn.Module, batch: dict[str, torch.Tensor], generator: torch.Generator
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The default loss function: the module's own ``training_loss(batch, generator)``."""
+    return module.training_loss(batch, generator)
+
+
 class Trainer:
     """Train `module` on a dict of equally long tensors (minGPT-style: small, callbacks, no magic).
 
     Parameters
     ----------
-    module : nn.Module with ``training_loss(batch, generator) -> (loss, logs)``.
+    module : nn.Module; with the default ``loss``, one with ``training_loss(batch, generator) -> (loss, logs)``.
     cfg : TrainConfig (epochs/steps, batch size, optimiser, precision, devices, EMA, checkpoint cadence).
     run_dir : folder for ``metrics.jsonl`` and ``checkpoint.safetensors``; None keeps nothing on disk.
     seed : seeds the batch order and the generator handed to ``training_loss``.
@@ -102,6 +118,8 @@ class Trainer:
         before the step budget; the module ends with the weights of its best evaluation.
     fingerprint : JSON-able description of what this run trains (data, configuration); stored in every
         checkpoint, and a resume from a checkpoint with another description is refused, naming what differs.
+    loss : ``loss(module, batch, generator) -> (loss, logs)``, called with the module as Fabric set it up;
+        default `module_training_loss`, the module's own ``training_loss``.
     """
 
     def __init__(
@@ -117,8 +135,10 @@ class Trainer:
         callbacks: tuple[Callable[[Trainer, dict], None], ...] = (),
         monitor: ValidationMonitor | None = None,
         fingerprint: Mapping[str, Any] | None = None,
+        loss: LossFn | None = None,
     ) -> None:
         self.module = module
+        self.loss_fn = loss or module_training_loss
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir is not None else None
         self.seed = seed
@@ -152,7 +172,8 @@ class Trainer:
         )
         self.scheduler_fn = cosine_schedule(self.total_steps, self.cfg.warmup_steps)
         self.model, self.optimizer = fabric.setup(self.module, optimizer)
-        self.model.mark_forward_method("training_loss")
+        if hasattr(self.module, "training_loss"):
+            self.model.mark_forward_method("training_loss")
         # Small datasets live on the device for the whole run: no loader, no host-device copy per step.
         self.data = {k: fabric.to_device(v) for k, v in data.items()}
         self.n = n
@@ -320,7 +341,7 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = self.cfg.lr * self.scheduler_fn(self.step)
         self.optimizer.zero_grad(set_to_none=True)
-        loss, logs = self.model.training_loss(batch, self.step_gen)
+        loss, logs = self.loss_fn(self.model, batch, self.step_gen)
         fabric.backward(loss)
         self.optimizer.step()
         if hasattr(self.module, "on_train_step_end"):
