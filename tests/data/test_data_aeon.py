@@ -66,6 +66,7 @@ def test_multivariate_dataset_keeps_channels():
 
 def test_list_datasets_reports_shipped_cached_and_ucr_root(ucr_root):
     found = list_datasets(ucr_root=ucr_root)
+    assert found["generated"] == ["Sines"]
     assert {name for name, *_ in SHIPPED_UNIVARIATE} | {"PickupGestureWiimoteZ", "BasicMotions"} <= set(
         found["shipped"]
     )

@@ -259,11 +259,12 @@ def list_datasets(ucr_root: str | os.PathLike[str] | None = None) -> dict[str, l
     Returns
     -------
     dict
-        ``"shipped"``: classification datasets inside the aeon package; ``"cached"``: datasets in aeon's
-        download folder (``$AEON_DATA`` or ``~/aeon_data``); ``"ucr_root"``: datasets in the UCR root.
-        Each list is sorted.
+        ``"generated"``: datasets made on the fly (Sines); ``"shipped"``: classification datasets inside the
+        aeon package; ``"cached"``: datasets in aeon's download folder (``$AEON_DATA`` or ``~/aeon_data``);
+        ``"ucr_root"``: datasets in the UCR root. Each list is sorted.
     """
     return {
+        "generated": [SINES_NAME],
         "shipped": _shipped(),
         "cached": _ts_datasets_in(_aeon_cache_root()),
         "ucr_root": _ucr_datasets_in(_ucr_root(ucr_root)),
