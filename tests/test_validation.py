@@ -267,3 +267,14 @@ def test_lockstep_keeps_both_priors_at_the_best_check_and_refits_them_together(t
     saved = TimeVQVDM.load(model.save(tmp_path / "model"))
     assert saved.config.validation.lockstep and saved.history["stage2"]["stop"] == stop
     assert saved.sample(4, seed=0).X.shape == (4, 1, 150)
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a GPU")
+def test_validated_lockstep_training_runs_on_a_gpu():
+    # the held-out parts are built on the CPU while the networks train on the GPU
+    cfg = _monitored_tiny(copy_threshold=1.0, lockstep=True)
+    for stage in (cfg.stage1, cfg.stage2):
+        stage.accelerator = "cuda"
+    model = TimeVQVDM(config=cfg, device="cuda", progress=False).fit(load_dataset("GunPoint", split="train"))
+    assert model.history["stage1"]["validation"] and model.history["stage2"]["validation"]
+    assert model.sample(4, seed=0).X.shape == (4, 1, 150)

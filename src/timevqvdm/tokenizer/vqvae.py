@@ -301,7 +301,8 @@ class FrequencyTokenizer(nn.Module):
     @torch.no_grad()
     def validation_loss(self, batch: dict[str, Tensor], batch_size: int = 256) -> dict[str, float]:
         """Algorithm 1's reconstruction terms (time and time-frequency MSE, both bands) on held-out `split`
-        outputs, as trained but without moving the codebook; call ``.eval()`` first.
+        outputs, as trained but without moving the codebook; call ``.eval()`` first. The batch may live on
+        another device than the tokenizer (the CPU, while it trains on a GPU): it is moved a slice at a time.
 
         Returns
         -------
@@ -309,9 +310,10 @@ class FrequencyTokenizer(nn.Module):
             ``"val_loss"``, ``"val_recon_lf"``, ``"val_recon_hf"``: means over the series.
         """
         n = len(batch["u_lf"])
+        device = next(self.parameters()).device
         totals = dict.fromkeys(BANDS, 0.0)
         for start in range(0, n, batch_size):
-            part = {k: v[start : start + batch_size] for k, v in batch.items()}
+            part = {k: v[start : start + batch_size].to(device) for k, v in batch.items()}
             for band in BANDS:
                 z_q = self.quantize(self.bands[band].encoder(part[f"u_{band}"]), band)
                 x_hat, u_hat = self._to_series(self.bands[band].decoder(z_q), band)
