@@ -202,3 +202,16 @@ def test_a_time_of_another_length_is_rejected() -> None:
     z, t, y = inputs(3, 4, 8)
     with pytest.raises(ValueError, match="t must be"):
         net(z, t[:2], y)
+
+
+def test_dropout_acts_only_while_training_and_adds_no_weights() -> None:
+    torch.manual_seed(0)
+    plain, dropped = tiny_unet(), tiny_unet(dropout=0.5)
+    assert plain.state_dict().keys() == dropped.state_dict().keys()  # saved models load either way
+    z, t, y = inputs(3, 4, 24)
+    dropped.train()
+    assert not torch.equal(dropped(z, t, y), dropped(z, t, y))
+    dropped.eval()
+    assert torch.equal(dropped(z, t, y), dropped(z, t, y))
+    with pytest.raises(ValueError, match="dropout"):
+        tiny_unet(dropout=1.0)

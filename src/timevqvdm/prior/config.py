@@ -24,6 +24,9 @@ class PriorConfig:
         What the network predicts: ``"eps"`` (the thesis) or ``"v"``.
     class_dropout : float
         Probability of training on the null label, which classifier-free guidance needs (thesis 2.3.6).
+    dropout : float
+        Dropout inside the U-Nets' residual blocks while training (0: none, the thesis); a regulariser
+        against copying small training sets.
     """
 
     lf_channels: tuple[int, ...] = (64, 128, 256)
@@ -34,3 +37,4 @@ class PriorConfig:
     attn_head_dim: int = 32
     prediction: str = "eps"
     class_dropout: float = 0.1
+    dropout: float = 0.0

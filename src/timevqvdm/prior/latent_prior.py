@@ -182,6 +182,7 @@ def build_prior(
         groups=cfg.groups,
         attn_heads=cfg.attn_heads,
         attn_head_dim=cfg.attn_head_dim,
+        dropout=cfg.dropout,
     )
     if latent_width < network.min_width:
         raise ValueError(

@@ -62,6 +62,8 @@ class UNet1D(nn.Module):
         Groups of the group normalisation; divides every entry of `channels`.
     attn_heads, attn_head_dim : int
         Heads of the attention layers and the size of each.
+    dropout : float
+        Dropout between the two convolutions of every residual block while training (0: none, the thesis).
     """
 
     def __init__(
@@ -75,13 +77,17 @@ class UNet1D(nn.Module):
         groups: int = 4,
         attn_heads: int = 4,
         attn_head_dim: int = 32,
+        dropout: float = 0.0,
     ) -> None:
         super().__init__()
         _check_arguments(channels, emb_dim, groups)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.in_channels, self.cond_channels, self.n_classes = in_channels, cond_channels, n_classes
         self.channels = tuple(channels)
         cond_dim = 2 * emb_dim
         attn = {"heads": attn_heads, "head_dim": attn_head_dim}
+        block = {"groups": groups, "dropout": dropout}
         # (c_in, c_out) per level: blocks run at c_in, the down-sampling conv maps c_in -> c_out.
         level_channels = list(itertools.pairwise((channels[0], *channels)))
 
@@ -90,13 +96,13 @@ class UNet1D(nn.Module):
         # The condition is concatenated to z_t before this conv, so the conv is the learned part of its path.
         self.input_conv = nn.Conv1d(in_channels + cond_channels, channels[0], 3, padding=1)
         self.down = nn.ModuleList(
-            DownLevel(c_in, c_out, cond_dim, groups, **attn) for c_in, c_out in level_channels
+            DownLevel(c_in, c_out, cond_dim, block, **attn) for c_in, c_out in level_channels
         )
-        self.middle = MiddleBlock(channels[-1], cond_dim, groups, **attn)
+        self.middle = MiddleBlock(channels[-1], cond_dim, block, **attn)
         self.up = nn.ModuleList(
-            UpLevel(c_in, c_out, cond_dim, groups, **attn) for c_in, c_out in reversed(level_channels)
+            UpLevel(c_in, c_out, cond_dim, block, **attn) for c_in, c_out in reversed(level_channels)
         )
-        self.final_block = ResBlock(2 * channels[0], channels[0], cond_dim, groups)  # + the input conv's skip
+        self.final_block = ResBlock(2 * channels[0], channels[0], cond_dim, **block)  # + the input conv's skip
         # PyTorch's default init rather than zeros: a zero output conv would give every layer below it a zero
         # gradient on the first step; the default start costs a slightly larger first loss and nothing else.
         self.output_conv = nn.Conv1d(channels[0], in_channels, 1)
@@ -248,19 +254,20 @@ class ModulatedConvBlock(ConvBlock):
 
 class ResBlock(nn.Module):
     """Two ConvBlocks and a residual path; the embedding (cond_dim per series) steers the first via PReLU +
-    Linear."""
+    Linear. Dropout between the two, as in DDPM's residual blocks (an identity at 0)."""
 
-    def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int) -> None:
+    def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int, dropout: float = 0.0) -> None:
         super().__init__()
         self.to_scale_shift = nn.Sequential(nn.PReLU(), nn.Linear(cond_dim, 2 * c_out))
         self.block1 = ModulatedConvBlock(c_in, c_out, groups)
+        self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
         self.block2 = ConvBlock(c_out, c_out, groups)
         self.skip = nn.Conv1d(c_in, c_out, 1) if c_in != c_out else nn.Identity()
 
     def forward(self, x: Tensor, emb: Embedding) -> Tensor:
         scale_shift = self.to_scale_shift(emb.rows)[emb.index]  # (R, 2 c_out) -> (B, 2 c_out)
         scale, shift = scale_shift[:, :, None].chunk(2, dim=1)  # (B, c_out, 1) each
-        return self.block2(self.block1(x, scale, shift)) + self.skip(x)
+        return self.block2(self.dropout(self.block1(x, scale, shift))) + self.skip(x)
 
 
 class ChannelLayerNorm(nn.LayerNorm):
@@ -309,10 +316,10 @@ class DownLevel(nn.Module):
     the two skips (B, c_in, W): after the first block and after the attention.
     """
 
-    def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int, **attn: int) -> None:
+    def __init__(self, c_in: int, c_out: int, cond_dim: int, block: dict, **attn: int) -> None:
         super().__init__()
-        self.res1 = ResBlock(c_in, c_in, cond_dim, groups)
-        self.res2 = ResBlock(c_in, c_in, cond_dim, groups)
+        self.res1 = ResBlock(c_in, c_in, cond_dim, **block)
+        self.res2 = ResBlock(c_in, c_in, cond_dim, **block)
         self.attn = LinearAttention(c_in, **attn)
         self.downsample = nn.Conv1d(c_in, c_out, 4, stride=2, padding=1)
 
@@ -325,11 +332,11 @@ class DownLevel(nn.Module):
 class MiddleBlock(nn.Module):
     """ResBlock, full attention (the width is 2-8 here, so quadratic cost is nothing), ResBlock."""
 
-    def __init__(self, c: int, cond_dim: int, groups: int, **attn: int) -> None:
+    def __init__(self, c: int, cond_dim: int, block: dict, **attn: int) -> None:
         super().__init__()
-        self.res1 = ResBlock(c, c, cond_dim, groups)
+        self.res1 = ResBlock(c, c, cond_dim, **block)
         self.attn = SelfAttention(c, **attn)
-        self.res2 = ResBlock(c, c, cond_dim, groups)
+        self.res2 = ResBlock(c, c, cond_dim, **block)
 
     def forward(self, x: Tensor, emb: Embedding) -> Tensor:
         return self.res2(self.attn(self.res1(x, emb)), emb)
@@ -343,11 +350,11 @@ class UpLevel(nn.Module):
     when W was even, and the one extra position when it was odd (W -> W // 2 -> W, thesis 2.5.2).
     """
 
-    def __init__(self, c_in: int, c_out: int, cond_dim: int, groups: int, **attn: int) -> None:
+    def __init__(self, c_in: int, c_out: int, cond_dim: int, block: dict, **attn: int) -> None:
         super().__init__()
         self.upsample_conv = nn.Conv1d(c_out, c_in, 3, padding=1)
-        self.res1 = ResBlock(2 * c_in, c_in, cond_dim, groups)
-        self.res2 = ResBlock(2 * c_in, c_in, cond_dim, groups)
+        self.res1 = ResBlock(2 * c_in, c_in, cond_dim, **block)
+        self.res2 = ResBlock(2 * c_in, c_in, cond_dim, **block)
         self.attn = LinearAttention(c_in, **attn)
 
     def forward(self, x: Tensor, skips: tuple[Tensor, Tensor], emb: Embedding) -> Tensor:
