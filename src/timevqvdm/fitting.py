@@ -9,6 +9,7 @@ data, the fraction and the seed, so every stage and every resume sees the same o
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -259,9 +260,7 @@ class _HeldOutParts:
 
     def __init__(self, model: TimeVQVDM, train_part: TimeSeriesDataset, val_part: TimeSeriesDataset) -> None:
         tokenizer, prior_lf, prior_hf = model.tokenizer, model.prior_lf, model.prior_hf
-        with torch.no_grad():
-            lf_train = tokenizer.split(*_series_and_mask(train_part))["x_lf"].numpy()
-            lf_val = tokenizer.split(*_series_and_mask(val_part))["x_lf"].numpy()
+        self._tokenizer, self._parts = tokenizer, (train_part, val_part)
         z_lf, z_hf = encode(tokenizer, torch.from_numpy(val_part.X), model.device)
         z0_lf, z0_hf = prior_lf.scaler.transform(z_lf), prior_hf.scaler.transform(z_hf)
         y = None if val_part.y is None else torch.from_numpy(val_part.y).long()
@@ -276,8 +275,17 @@ class _HeldOutParts:
             "mask_val": val_part.mask,
             "lengths": lengths_by_class(train_part),
         }
+        self._shared = shared
         self.series = HeldOutSeries(train_part.X, val_part.X, **shared)
-        self.lf_band = HeldOutSeries(lf_train, lf_val, **shared)
+
+    @functools.cached_property
+    def lf_band(self) -> HeldOutSeries:
+        """The LF band of both parts, which only the sequential LF prior's checks compare with."""
+        with torch.no_grad():
+            lf_train, lf_val = (
+                self._tokenizer.split(*_series_and_mask(part))["x_lf"].numpy() for part in self._parts
+            )
+        return HeldOutSeries(lf_train, lf_val, **self._shared)
 
 
 class _Draws:
