@@ -6,11 +6,15 @@
 #       timeout_s=590)
 #
 # It installs the carried wheels, runs a short smoke test of the validated (`best`) training path on the GPU
-# (a failure stops here, costing little; SMOKE=0 skips it on a machine where it passed), then `timevqvdm benchmark --datasets dev --preset paper --runs 3` with one worker process per
-# dataset sharing the GPU, for at most SECONDS (first argument). The harness resumes: a second call on the
-# still-warm machine (or with benchmarks/work/gpu carried back) continues where the first stopped. Finished
+# (a failure stops here, costing little; SMOKE=0 skips it on a machine where it passed), then
+# `timevqvdm benchmark --datasets dev --preset paper --runs 3` with one worker process per dataset sharing
+# the GPU, for at most SECONDS (first argument). The harness resumes: a second call on the still-warm
+# machine (or with benchmarks/work/gpu carried back) continues where the first stopped. Finished
 # results, the tables and the figures come back in $OUT/dev-gpu.tar.gz; unpack it into
-# benchmarks/results/dev-paper/.
+# benchmarks/results/dev-paper/. Other sets and presets through the environment, e.g. issue 24's:
+#   DATASETS=multivariate PRESET=best WORKERS=6 EXTRA="--runs 3 --field-metrics 5" BENCH=benchmarks/work/gpu-mv
+# (`prepare.sh` carries those datasets too). The models stay on the machine: a run cut off by the lease
+# starts again from scratch on the next machine.
 set -uo pipefail
 BUDGET=${1:-480}
 WORKERS=${WORKERS:-10}

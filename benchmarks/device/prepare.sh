@@ -21,8 +21,14 @@ mkdir -p "$KIT/whl" "$KIT/ucr/UCRArchive_2018" "$KIT/fcn"
     -d "$KIT/whl" aeon==1.6.0 deprecated==1.2.18 vector-quantize-pytorch==1.32.0 einx==0.4.3 \
     frozendict==2.5.1 loguru==0.7.3 torch-einops-utils==0.2.0 lightning-fabric==2.6.6
 
-# Every development dataset as a UCR-style folder: from the local archive, else from aeon's bundled .ts.
-for name in $("$PY" -c "from timevqvdm.benchmark import DEV_DATASETS; print(*DEV_DATASETS)"); do
+# Every development and multivariate dataset as a UCR-style folder: from the local archive, else from aeon's
+# bundled .ts (generated ones, Sines, need no files).
+NAMES=$("$PY" -c "
+from timevqvdm.benchmark import DEV_DATASETS, MULTIVARIATE_DATASETS
+from timevqvdm.data import list_datasets
+generated = set(list_datasets()['generated'])
+print(*[n for n in DEV_DATASETS + MULTIVARIATE_DATASETS if n not in generated])")
+for name in $NAMES; do
     if [ -d "$UCR/$name" ]; then
         cp -r "$UCR/$name" "$KIT/ucr/UCRArchive_2018/"
     else
