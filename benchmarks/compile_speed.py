@@ -15,6 +15,7 @@ for one step on GunPoint (timing does not depend on the weights), or a trained o
 
     python benchmarks/compile_speed.py --threads 2          # CPU
     python benchmarks/compile_speed.py --device cuda        # a GPU (benchmarks/device/compile_speed.sh)
+    python benchmarks/compile_speed.py --device cuda --mode reduce-overhead --precision bf16   # CUDA graphs
     python benchmarks/compile_speed.py --preset tiny --n 16 --repeats 1 --out /tmp/c.json   # a smoke test
 """
 
@@ -31,7 +32,7 @@ import torch
 
 from common import environment, stage2_steps, synchronize, unet_inputs
 from timevqvdm import TimeVQVDM
-from timevqvdm.compiled import compiled_forward, compiler_available, compiling
+from timevqvdm.compiled import COMPILE_MODES, compiled_forward, compiler_available, compiling
 from timevqvdm.config import DEFAULT_PRESET, get_preset
 from timevqvdm.data import load_dataset
 from timevqvdm.prior.slicing import sliced_forward
@@ -50,6 +51,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--preset", default=DEFAULT_PRESET, help="architecture and sampling settings")
     parser.add_argument("--dataset", default="GunPoint")
     parser.add_argument("--model", type=Path, default=None, help="a trained model folder instead")
+    parser.add_argument("--mode", default="default", choices=COMPILE_MODES, help="torch.compile's mode")
+    parser.add_argument("--precision", default=None, help="sampling precision (default: the preset's)")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
 
@@ -64,6 +67,9 @@ def one_step_model(preset: str, dataset: str, device: str) -> TimeVQVDM:
     return TimeVQVDM(config=config, device=device, progress=False).fit(load_dataset(dataset, split="train"))
 
 
+MODE = "default"  # torch.compile's mode for every compiled run (--mode)
+
+
 def eager_and_compiled(
     run: Callable[[bool], object], networks: list[torch.nn.Module], device: str, repeats: int
 ) -> dict:
@@ -71,7 +77,7 @@ def eager_and_compiled(
 
     def timed(compiled: bool) -> float:
         t0 = time.perf_counter()
-        with compiling(networks, enabled=compiled):
+        with compiling(networks, enabled=MODE if compiled else False):
             run(compiled)
         synchronize(device)
         return time.perf_counter() - t0
@@ -88,16 +94,18 @@ def eager_and_compiled(
         "speedup": eager / compiled,
         "first_call_s": first,
         "runs_s": times,
-        "compiled_fell_back_to_eager": any(compiled_forward(net).failed for net in networks),
+        "compiled_fell_back_to_eager": any(compiled_forward(net, MODE).failed for net in networks),
     }
 
 
-def sampling(model: TimeVQVDM, n: int, device: str, repeats: int) -> dict:
+def sampling(model: TimeVQVDM, n: int, device: str, repeats: int, precision: str | None) -> dict:
     networks = [model.prior_lf.network, model.prior_hf.network]
     draws: dict[bool, np.ndarray] = {}
+    precision = precision or model.config.sampling.precision
 
     def draw(compiled: bool) -> None:
-        draws[compiled] = model.sample(n, None, seed=0, compile=compiled).X
+        mode = MODE if compiled else False
+        draws[compiled] = model.sample(n, None, seed=0, compile=mode, precision=precision).X
 
     result = eager_and_compiled(draw, networks, device, repeats)
     s = model.config.sampling
@@ -109,6 +117,7 @@ def sampling(model: TimeVQVDM, n: int, device: str, repeats: int) -> dict:
             "guidance": s.guidance,
             "sampler": s.sampler,
             "unconditional": s.unconditional,
+            "precision": precision,
         },
         "series_per_second": {"eager": n / result["eager_s"], "compiled": n / result["compiled_s"]},
         # Equal seeds draw equal noise; codebook snapping can turn a rounding difference into a jump.
@@ -171,7 +180,9 @@ def stage2_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> dict
 
 
 def main(argv=None) -> dict:
+    global MODE
     args = parse_args(argv)
+    MODE = args.mode
     torch.set_num_threads(args.threads)
     if args.model is not None:
         model = TimeVQVDM.load(args.model, device=args.device, progress=False)
@@ -183,7 +194,8 @@ def main(argv=None) -> dict:
         "model": str(args.model) if args.model else f"{args.preset}, one step per network on {args.dataset}",
         "latent_shapes": {k: list(v) for k, v in model.tokenizer.latent_shapes.items()},
         "repeats": args.repeats,
-        "sampling": sampling(model, args.n, args.device, args.repeats),
+        "compile_mode": args.mode,
+        "sampling": sampling(model, args.n, args.device, args.repeats, args.precision),
         "unet_sampler_path": unet_throughput(model, args.n, args.device, args.repeats),
         "stage1_step": stage1_step(model, args.batch, args.device, args.repeats),
         "stage2_step": stage2_step(model, args.batch, args.device, args.repeats),

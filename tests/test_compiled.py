@@ -16,7 +16,7 @@ import torch
 
 from timevqvdm import TimeVQVDM, compiled
 from timevqvdm.compiled import compiled_forward, compiler_available, compiling, networks_of
-from timevqvdm.config import get_preset
+from timevqvdm.config import SamplingConfig, get_preset
 from timevqvdm.prior import UNet1D
 from timevqvdm.prior.slicing import forward_in_slices
 from timevqvdm.tokenizer import build_tokenizer
@@ -61,9 +61,11 @@ class RecordingCompile:
 
     def __init__(self) -> None:
         self.compiled: list[str] = []
+        self.modes: list[str | None] = []
 
     def __call__(self, fn, **kwargs):
         self.compiled.append(fn.__qualname__)
+        self.modes.append(kwargs.get("mode"))
         return fn
 
 
@@ -155,6 +157,24 @@ def test_compiling_routes_calls_inside_the_block_only(recording) -> None:
     torch.testing.assert_close(inside, eager, rtol=0, atol=0)
     assert "forward" not in net.__dict__  # back to the class's forward
     assert list(net.state_dict()) == keys  # saved models are unaffected
+
+
+def test_a_named_mode_reaches_the_compiler_and_is_kept_apart_from_the_default(recording) -> None:
+    net = frozen(tiny_unet())
+    z, t, y, _ = unet_inputs()
+    with torch.no_grad():
+        with compiling([net], enabled="reduce-overhead"):
+            net(z, t, y)
+        with compiling([net]):
+            net(z, t, y)
+        with compiling([net], enabled="reduce-overhead"):
+            net(z, t, y)
+    assert recording.modes == ["reduce-overhead", "default"]  # one compiled forward per mode, kept
+    with pytest.raises(ValueError, match="compile mode"), compiling([net], enabled="fastest"):
+        pass
+    assert SamplingConfig(compile="reduce-overhead").compile == "reduce-overhead"
+    with pytest.raises(ValueError, match="compile"):
+        SamplingConfig(compile="fastest")
 
 
 def test_each_network_gets_a_code_object_of_its_own(monkeypatch) -> None:

@@ -30,6 +30,9 @@ from torch import nn
 log = logging.getLogger(__name__)
 
 _ATTRIBUTE = "_timevqvdm_compiled_forward"
+# torch.compile's modes: "reduce-overhead" adds CUDA graphs on a GPU (a launch-bound network's remedy);
+# on a CPU it compiles as "default".
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 class CompiledForward:
@@ -41,14 +44,15 @@ class CompiledForward:
     says so and every later call runs eager.
     """
 
-    def __init__(self, module: nn.Module) -> None:
+    def __init__(self, module: nn.Module, mode: str = "default") -> None:
         self.eager: Callable[..., Any] = type(module).forward.__get__(module)
+        self.mode = mode
         self.compiled: Callable[..., Any] | None = None
         if not compiler_available():
             _warn("torch.compile is not supported on this platform")
             return
         try:
-            self.compiled = torch.compile(_own_code(self.eager))
+            self.compiled = torch.compile(_own_code(self.eager), mode=mode)
         except Exception as err:  # e.g. a Python version the compiler does not support yet
             self._fall_back(err)
 
@@ -68,7 +72,7 @@ class CompiledForward:
 
     def __deepcopy__(self, memo: dict) -> CompiledForward:
         """A copy of the module gets a compiled forward of its own."""
-        return CompiledForward(copy.deepcopy(self.eager.__self__, memo))
+        return CompiledForward(copy.deepcopy(self.eager.__self__, memo), self.mode)
 
     def _fall_back(self, err: Exception) -> None:
         self.compiled = None
@@ -86,23 +90,37 @@ def compiler_available() -> bool:
     return is_dynamo_supported()
 
 
-def compiled_forward(module: nn.Module) -> CompiledForward:
-    """The module's `CompiledForward`, made at the first request and kept on the module."""
-    forward = module.__dict__.get(_ATTRIBUTE)
-    if forward is None:
-        forward = module.__dict__[_ATTRIBUTE] = CompiledForward(module)
-    return forward
+def compiled_forward(module: nn.Module, mode: str = "default") -> CompiledForward:
+    """The module's `CompiledForward` in a torch.compile `mode`, made at the first request and kept on the
+    module (one per mode)."""
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"unknown compile mode {mode!r}; choose one of {COMPILE_MODES}")
+    forwards = module.__dict__.setdefault(_ATTRIBUTE, {})
+    if mode not in forwards:
+        forwards[mode] = CompiledForward(module, mode)
+    return forwards[mode]
+
+
+def compile_mode(compile: bool | str) -> str | None:
+    """A `compile` setting (False, True or a mode of `COMPILE_MODES`) as a torch.compile mode, None for eager."""
+    if isinstance(compile, str):
+        if compile not in COMPILE_MODES:
+            raise ValueError(f"unknown compile mode {compile!r}; choose one of {COMPILE_MODES}")
+        return compile
+    return "default" if compile else None
 
 
 @contextmanager
-def compiling(modules: Iterable[nn.Module], enabled: bool = True) -> Iterator[None]:
-    """Within the block, calls of each module run its compiled forward (`compiled_forward`); with
-    ``enabled=False``, its eager forward (also where an enclosing block compiles it)."""
+def compiling(modules: Iterable[nn.Module], enabled: bool | str = True) -> Iterator[None]:
+    """Within the block, calls of each module run its compiled forward (`compiled_forward`; ``enabled`` may
+    name a torch.compile mode of `COMPILE_MODES`, True is "default"); with ``enabled=False``, its eager
+    forward (also where an enclosing block compiles it)."""
     modules = list(modules)
+    mode = compile_mode(enabled)
     previous = [module.__dict__.get("forward") for module in modules]
     for module in modules:
-        if enabled:
-            module.forward = compiled_forward(module)
+        if mode is not None:
+            module.forward = compiled_forward(module, mode)
         else:
             module.__dict__.pop("forward", None)
     try:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from timevqvdm.compiled import COMPILE_MODES
 from timevqvdm.diffusion import SAMPLERS
 from timevqvdm.frequency import FrequencyConfig
 from timevqvdm.prior import PriorConfig
@@ -124,7 +125,10 @@ SAMPLING_RULES: dict[str, Rule] = {
     "unconditional": _one_of(UNCONDITIONAL_MODES),
     "conditional_steps": _or_none(_POSITIVE_INT),
     "conditional_guidance": _or_none(_GUIDANCE),
-    "compile": ("True or False", lambda v: isinstance(v, bool)),
+    "compile": (
+        f"True, False or a torch.compile mode of {COMPILE_MODES}",
+        lambda v: isinstance(v, bool) or (isinstance(v, str) and v in COMPILE_MODES),
+    ),
 }
 
 
@@ -150,9 +154,10 @@ class SamplingConfig:
     unconditional: str = "null"
     conditional_steps: int | None = None
     conditional_guidance: float | None = None
-    # Run the U-Nets through torch.compile, eager where it is unavailable (`timevqvdm.compiled`). Off until
+    # Run the U-Nets through torch.compile, eager where it is unavailable (`timevqvdm.compiled`); a mode
+    # name picks torch.compile's mode ("reduce-overhead": CUDA graphs on a GPU). Off until
     # benchmarks/compile_speed.py measures it faster.
-    compile: bool = False
+    compile: bool | str = False
 
     def __post_init__(self) -> None:
         for name, (rule, valid) in SAMPLING_RULES.items():

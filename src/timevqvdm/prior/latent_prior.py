@@ -112,7 +112,7 @@ class LatentPrior(nn.Module):
         generator: torch.Generator | None = None,
         shape: tuple[int, int] | None = None,
         callback: Callable[..., None] | None = None,
-        compile: bool = False,
+        compile: bool | str = False,
     ) -> Tensor:
         """Draw n scaled latents (thesis Algorithm 3; `scaler.inverse` maps them back).
 
@@ -126,8 +126,9 @@ class LatentPrior(nn.Module):
             Number of latents.
         shape : tuple of int, optional
             (C, W) of each latent; defaults to `latent_shape`.
-        compile : bool
-            Run the U-Net through torch.compile (`timevqvdm.compiled`; eager where it is unavailable).
+        compile : bool or str
+            Run the U-Net through torch.compile (`timevqvdm.compiled`; eager where it is unavailable); a
+            string names the mode (`compiled.COMPILE_MODES`).
 
         Returns
         -------

@@ -102,7 +102,8 @@ class UNet1D(nn.Module):
         self.up = nn.ModuleList(
             UpLevel(c_in, c_out, cond_dim, block, **attn) for c_in, c_out in reversed(level_channels)
         )
-        self.final_block = ResBlock(2 * channels[0], channels[0], cond_dim, **block)  # + the input conv's skip
+        # 2 * channels[0]: the last up-level's output and the input conv's skip
+        self.final_block = ResBlock(2 * channels[0], channels[0], cond_dim, **block)
         # PyTorch's default init rather than zeros: a zero output conv would give every layer below it a zero
         # gradient on the first step; the default start costs a slightly larger first loss and nothing else.
         self.output_conv = nn.Conv1d(channels[0], in_channels, 1)
