@@ -109,6 +109,17 @@ def test_sliced_forward_reads_the_callers_autocast_and_threads() -> None:
         torch.testing.assert_close(fp32(z, t, y), net(z, t, y), rtol=0, atol=0)
 
 
+def test_on_an_accelerator_the_whole_batch_runs_in_one_call() -> None:
+    net, calls = tiny_unet(), []
+    net.register_forward_hook(lambda module, args, out: calls.append(len(args[0])))
+    # only the device's type is read: the CPU network stands in for one on a GPU
+    forward = sliced_forward(net, 10**6, torch.device("cuda"))
+    z, t, y, _ = inputs(5, 128)
+    with torch.no_grad():
+        torch.testing.assert_close(forward(z, t, y), net(z, t, y), rtol=0, atol=0)
+    assert calls[0] == 5  # one call for the batch, though 10**6 positions exceed a CPU slice's budget
+
+
 def test_shared_time_is_detected_on_the_host() -> None:
     assert shared_time(torch.full((5,), 0.25)).shape == (1,)
     varied = torch.tensor([0.25, 0.5])

@@ -1,4 +1,5 @@
-"""How a trained U-Net runs over a large batch at inference: cache-sized slices, on a CPU one slice per core.
+"""How a trained U-Net runs over a large batch at inference: on a CPU, cache-sized slices, one per core; on
+an accelerator, the whole batch in one call.
 
 This is run-time policy, kept apart from the architecture: `UNet1D.forward` takes any batch, and the sampling
 driver (`LatentPrior.sample`) calls the network through `sliced_forward`. The U-Net processes every series
@@ -10,6 +11,7 @@ the measurements behind them: docs/benchmark.md, "Choices measured once".
 from __future__ import annotations
 
 import functools
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -29,7 +31,9 @@ Forward = Callable[..., Tensor]
 
 
 def sliced_forward(network: UNet1D, width: int, device: torch.device) -> Forward:
-    """`network` as the sampling driver calls it: on cache-sized slices of the batch, on a CPU one per core.
+    """`network` as the sampling driver calls it: on a CPU on cache-sized slices of the batch, one per core;
+    elsewhere on the whole batch at once (the cache budget is a CPU core's, and on a launch-bound GPU every
+    further slice is another round of kernel launches; `SamplingConfig.batch_size` bounds the batch).
 
     Parameters
     ----------
@@ -46,10 +50,11 @@ def sliced_forward(network: UNet1D, width: int, device: torch.device) -> Forward
         ``forward(z (B, C, W), t (B,) or (1,), y (B,), cond=None) -> (B, C, W)``, equal to
         ``network(z, t, y, cond)`` (`forward_in_slices`).
     """
+    if device.type != "cpu":
+        return functools.partial(forward_in_slices, network, max_batch=sys.maxsize, workers=1)
     dtype = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
     max_batch = inference_batch(network, width, dtype or torch.float32)
-    workers = torch.get_num_threads() if device.type == "cpu" else 1
-    return functools.partial(forward_in_slices, network, max_batch=max_batch, workers=workers)
+    return functools.partial(forward_in_slices, network, max_batch=max_batch, workers=torch.get_num_threads())
 
 
 def inference_batch(network: UNet1D, width: int, dtype: torch.dtype = torch.float32) -> int:
