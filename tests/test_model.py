@@ -265,6 +265,8 @@ def test_resume_refuses_a_run_started_on_other_data(tmp_path):
         ("config", ("prior", "prediction"), "v", "prior.prediction: 'eps' saved, 'v' now"),
         ("data", ("std",), 877.0, "data.std"),
         ("config", ("seed",), 5, "seed: 0 saved, 5 now"),
+        # a setting added later is left out of descriptions at its old value, and still told apart
+        ("config", ("prior", "dropout"), 0.1, "prior.dropout: (absent) saved, 0.1 now"),
     ],
 )
 def test_load_refuses_a_model_json_edited_away_from_its_weights(fitted, tmp_path, section, key, value, named):

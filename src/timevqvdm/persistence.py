@@ -64,11 +64,18 @@ def build_priors(
     return prior_lf, prior_hf
 
 
+# Settings added to the code after models were first saved, with the value that reproduces what those
+# models were trained with: a description names them only where they differ from it, so older models
+# (and checkpoints) still match and load, and any other value is still told apart.
+ADDED_SETTINGS: dict[str, Any] = {"prior.dropout": 0.0}
+
+
 def weights_description(
     config: TimeVQVDMConfig, info: DataInfo, part: str, latent_shapes: dict[str, tuple[int, int]] | None
 ) -> dict[str, Any]:
     """What the weights of `part` ("tokenizer" or "prior") were trained with, as JSON-able data; see
-    `TimeVQVDM.weights_description`. `latent_shapes` is needed for the priors."""
+    `TimeVQVDM.weights_description`. `latent_shapes` is needed for the priors. A setting of
+    `ADDED_SETTINGS` at its listed value is left out."""
     if part not in ("tokenizer", "prior"):
         raise ValueError(f"part must be 'tokenizer' or 'prior', got {part!r}")
     description = {
@@ -82,6 +89,10 @@ def weights_description(
         description["prior"] = dataclasses.asdict(config.prior)
         description["stage2"] = _weight_shaping(config.stage2)
         description["latent_shapes"] = {k: list(v) for k, v in latent_shapes.items()}
+    for key, old_value in ADDED_SETTINGS.items():
+        section, name = key.split(".")
+        if description.get(section, {}).get(name, old_value) == old_value:
+            description.get(section, {}).pop(name, None)
     return json.loads(json.dumps(description))  # tuples as lists, as they come back from a file
 
 
