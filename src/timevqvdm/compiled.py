@@ -93,8 +93,7 @@ def compiler_available() -> bool:
 def compiled_forward(module: nn.Module, mode: str = "default") -> CompiledForward:
     """The module's `CompiledForward` in a torch.compile `mode`, made at the first request and kept on the
     module (one per mode)."""
-    if mode not in COMPILE_MODES:
-        raise ValueError(f"unknown compile mode {mode!r}; choose one of {COMPILE_MODES}")
+    _check_mode(mode)
     forwards = module.__dict__.setdefault(_ATTRIBUTE, {})
     if mode not in forwards:
         forwards[mode] = CompiledForward(module, mode)
@@ -104,10 +103,14 @@ def compiled_forward(module: nn.Module, mode: str = "default") -> CompiledForwar
 def compile_mode(compile: bool | str) -> str | None:
     """A `compile` setting (False, True or a mode of `COMPILE_MODES`) as a torch.compile mode, None for eager."""
     if isinstance(compile, str):
-        if compile not in COMPILE_MODES:
-            raise ValueError(f"unknown compile mode {compile!r}; choose one of {COMPILE_MODES}")
-        return compile
+        return _check_mode(compile)
     return "default" if compile else None
+
+
+def _check_mode(mode: str) -> str:
+    if mode not in COMPILE_MODES:
+        raise ValueError(f"unknown compile mode {mode!r}; choose one of {COMPILE_MODES}")
+    return mode
 
 
 @contextmanager
