@@ -67,17 +67,15 @@ def one_step_model(preset: str, dataset: str, device: str) -> TimeVQVDM:
     return TimeVQVDM(config=config, device=device, progress=False).fit(load_dataset(dataset, split="train"))
 
 
-MODE = "default"  # torch.compile's mode for every compiled run (--mode)
-
-
 def eager_and_compiled(
-    run: Callable[[bool], object], networks: list[torch.nn.Module], device: str, repeats: int
+    run: Callable[[bool], object], networks: list[torch.nn.Module], device: str, repeats: int, mode: str
 ) -> dict:
-    """`run(compiled)` timed both ways: a warm-up each, then `repeats` rounds of eager then compiled."""
+    """`run(compiled)` timed both ways, compiled in torch.compile's `mode`: a warm-up each, then `repeats`
+    rounds of eager then compiled."""
 
     def timed(compiled: bool) -> float:
         t0 = time.perf_counter()
-        with compiling(networks, enabled=MODE if compiled else False):
+        with compiling(networks, enabled=mode if compiled else False):
             run(compiled)
         synchronize(device)
         return time.perf_counter() - t0
@@ -85,29 +83,29 @@ def eager_and_compiled(
     first = {"eager": timed(False), "compiled": timed(True)}
     times: dict[str, list[float]] = {"eager": [], "compiled": []}
     for _ in range(repeats):
-        for mode in times:
-            times[mode].append(timed(mode == "compiled"))
-    eager, compiled = (statistics.median(times[mode]) for mode in times)
+        for path in times:
+            times[path].append(timed(path == "compiled"))
+    eager, compiled = (statistics.median(times[path]) for path in times)
     return {
         "eager_s": eager,
         "compiled_s": compiled,
         "speedup": eager / compiled,
         "first_call_s": first,
         "runs_s": times,
-        "compiled_fell_back_to_eager": any(compiled_forward(net, MODE).failed for net in networks),
+        "compiled_fell_back_to_eager": any(compiled_forward(net, mode).failed for net in networks),
     }
 
 
-def sampling(model: TimeVQVDM, n: int, device: str, repeats: int, precision: str | None) -> dict:
+def sampling(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str, precision: str | None) -> dict:
     networks = [model.prior_lf.network, model.prior_hf.network]
     draws: dict[bool, np.ndarray] = {}
     precision = precision or model.config.sampling.precision
 
     def draw(compiled: bool) -> None:
-        mode = MODE if compiled else False
-        draws[compiled] = model.sample(n, None, seed=0, compile=mode, precision=precision).X
+        setting = mode if compiled else False
+        draws[compiled] = model.sample(n, None, seed=0, compile=setting, precision=precision).X
 
-    result = eager_and_compiled(draw, networks, device, repeats)
+    result = eager_and_compiled(draw, networks, device, repeats, mode)
     s = model.config.sampling
     difference = np.abs(draws[True] - draws[False])
     return {
@@ -127,7 +125,7 @@ def sampling(model: TimeVQVDM, n: int, device: str, repeats: int, precision: str
     }
 
 
-def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int) -> dict:
+def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str) -> dict:
     out = {}
     for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
         cond_shape = model.prior_lf.latent_shape if band == "hf" else None
@@ -138,7 +136,7 @@ def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int) -> dict
             with torch.no_grad():
                 network(z, t, y, cond)
 
-        result = eager_and_compiled(forward, [prior.network], device, repeats)
+        result = eager_and_compiled(forward, [prior.network], device, repeats, mode)
         out[band] = {
             "n": n,
             "series_per_second": {"eager": n / result["eager_s"], "compiled": n / result["compiled_s"]},
@@ -147,7 +145,7 @@ def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int) -> dict
     return out
 
 
-def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> dict:
+def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int, mode: str) -> dict:
     """One stage-1 training step (forward, backward, AdamW with lr 0: the weights stay as they are)."""
     tokenizer = model.tokenizer.train()
     params = list(tokenizer.parameters())
@@ -164,25 +162,25 @@ def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> dict
         loss.backward()
         optimizer.step()
 
-    result = eager_and_compiled(step, tokenizer.networks(), device, repeats)
+    result = eager_and_compiled(step, tokenizer.networks(), device, repeats, mode)
     tokenizer.eval()
     return {"batch": batch, "length": model.data_info.length, **result}
 
 
-def stage2_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> dict:
+def stage2_step(model: TimeVQVDM, batch: int, device: str, repeats: int, mode: str) -> dict:
     """One training step of each prior (`common.stage2_steps`: forward, backward, AdamW with lr 0)."""
     out = {}
     for band, (prior, step) in stage2_steps(model, batch, device).items():
-        timed = eager_and_compiled(lambda compiled, step=step: step(), prior.networks(), device, repeats)
+        timed = eager_and_compiled(
+            lambda compiled, step=step: step(), prior.networks(), device, repeats, mode
+        )
         out[band] = {"batch": batch, **timed}
         prior.eval()
     return out
 
 
 def main(argv=None) -> dict:
-    global MODE
     args = parse_args(argv)
-    MODE = args.mode
     torch.set_num_threads(args.threads)
     if args.model is not None:
         model = TimeVQVDM.load(args.model, device=args.device, progress=False)
@@ -195,10 +193,10 @@ def main(argv=None) -> dict:
         "latent_shapes": {k: list(v) for k, v in model.tokenizer.latent_shapes.items()},
         "repeats": args.repeats,
         "compile_mode": args.mode,
-        "sampling": sampling(model, args.n, args.device, args.repeats, args.precision),
-        "unet_sampler_path": unet_throughput(model, args.n, args.device, args.repeats),
-        "stage1_step": stage1_step(model, args.batch, args.device, args.repeats),
-        "stage2_step": stage2_step(model, args.batch, args.device, args.repeats),
+        "sampling": sampling(model, args.n, args.device, args.repeats, args.mode, args.precision),
+        "unet_sampler_path": unet_throughput(model, args.n, args.device, args.repeats, args.mode),
+        "stage1_step": stage1_step(model, args.batch, args.device, args.repeats, args.mode),
+        "stage2_step": stage2_step(model, args.batch, args.device, args.repeats, args.mode),
     }
     out = args.out or ROOT / "results" / f"compile-speed-{args.device.split(':')[0]}.json"
     save_json(out, results)
