@@ -7,6 +7,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from timevqvdm.prior import PriorConfig, UNet1D
+from timevqvdm.prior.unet import LinearAttention, RowConv1d, from_rows, to_rows
 
 
 def tiny_unet(**overrides) -> UNet1D:
@@ -215,3 +216,46 @@ def test_dropout_acts_only_while_training_and_adds_no_weights() -> None:
     assert torch.equal(dropped(z, t, y), dropped(z, t, y))
     with pytest.raises(ValueError, match="dropout"):
         tiny_unet(dropout=1.0)
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [(3, 1, 1), (4, 2, 1), (1, 1, 0)])
+@pytest.mark.parametrize("width", [9, 16])
+def test_row_convolution_is_the_1d_convolution(kernel: int, stride: int, padding: int, width: int) -> None:
+    """The networks run in a channels-last (B, C, 1, W) layout; each of their convolutions computes what
+    nn.Conv1d with the same weights computes on (B, C, W), and keeps its state dict."""
+    torch.manual_seed(0)
+    row = RowConv1d(6, 10, kernel, stride=stride, padding=padding)
+    plain = torch.nn.Conv1d(6, 10, kernel, stride=stride, padding=padding)
+    plain.load_state_dict(row.state_dict())
+    x = torch.randn(5, 6, width)
+    out = row(to_rows(x))
+    assert out.shape[2] == 1 and out.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(from_rows(out), plain(x), atol=1e-5, rtol=1e-5)
+
+
+def test_attention_on_rows_is_attention_over_positions() -> None:
+    """Linear attention in the row layout equals the formula on (B, C, W): layer norm over channels at each
+    position, softmax over features for queries and over positions for keys."""
+    torch.manual_seed(1)
+    attn = LinearAttention(8, heads=2, head_dim=4)
+    with torch.no_grad():
+        attn.norm.weight.normal_()  # not the identity, so the test sees which axis is normalised
+        x = torch.randn(3, 8, 7)
+        out = from_rows(attn(to_rows(x)))
+        h = torch.nn.functional.layer_norm(x.transpose(1, 2), (8,), attn.norm.weight, attn.norm.bias)
+        qkv = torch.nn.functional.conv1d(h.transpose(1, 2), attn.to_qkv.weight)  # (B, 3 * 2 * 4, W)
+        q, k, v = qkv.reshape(3, 3, 2, 4, 7).unbind(1)  # (B, heads, d, W) each
+        q, k = q.softmax(dim=2) * 4**-0.5, k.softmax(dim=3)
+        expected = torch.einsum("bhde,bhdn->bhen", torch.einsum("bhdn,bhen->bhde", k, v), q)
+        expected = x + torch.nn.functional.conv1d(
+            expected.reshape(3, 8, 7), attn.to_out.weight, attn.to_out.bias
+        )
+    torch.testing.assert_close(out, expected, atol=1e-5, rtol=1e-5)
+
+
+def test_the_network_returns_a_contiguous_batch() -> None:
+    net = tiny_unet().eval()
+    z, t, y = inputs(3, 4, 12)
+    with torch.no_grad():
+        out = net(z, t, y)
+    assert out.shape == z.shape and out.is_contiguous()
