@@ -316,7 +316,12 @@ class ChannelLayerNorm(nn.LayerNorm):
 
 
 class SelfAttention(nn.Module):
-    """Pre-norm multi-head softmax attention over positions with a residual; (B, C, W) -> (B, C, W)."""
+    """Pre-norm multi-head softmax attention over positions with a residual; rows (B, C, 1, W) -> the same.
+
+    Queries, keys and values are views of the projection's channels-last output, (B, W, heads, head_dim)
+    each, and the heads' outputs are written position-major, (B, W, heads * head_dim): the rows layout, so
+    no copy is made on the way in or out.
+    """
 
     def __init__(self, dim: int, *, heads: int, head_dim: int) -> None:
         super().__init__()
@@ -327,14 +332,15 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         batch, _, _, width = x.shape
-        qkv = self.to_qkv(self.norm(x)).squeeze(2)
-        q, k, v = qkv.view(batch, 3, self.heads, self.head_dim, width).unbind(1)
-        out = self._attend(q, k, v)  # (B, heads, head_dim, W)
-        return x + self.to_out(to_rows(out.reshape(batch, self.heads * self.head_dim, width)))
+        qkv = self.to_qkv(self.norm(x)).permute(0, 2, 3, 1)  # (B, 1, W, 3 * heads * head_dim)
+        q, k, v = qkv.reshape(batch, width, 3, self.heads, self.head_dim).unbind(2)
+        out = self._attend(q, k, v)  # (B, W, heads * head_dim)
+        return x + self.to_out(out.transpose(1, 2).unsqueeze(2))
 
     def _attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-        out = F.scaled_dot_product_attention(q.transpose(2, 3), k.transpose(2, 3), v.transpose(2, 3))
-        return out.transpose(2, 3)
+        """(B, W, heads, head_dim) each -> (B, W, heads * head_dim)."""
+        out = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
+        return out.transpose(1, 2).flatten(2)
 
 
 class LinearAttention(SelfAttention):
@@ -342,20 +348,16 @@ class LinearAttention(SelfAttention):
     over positions for keys, so the cost is O(W head_dim^2) instead of O(W^2 head_dim)."""
 
     def _attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-        q = softmax(q, dim=2) * self.head_dim**-0.5
-        k = softmax(k, dim=3)
-        context = torch.einsum("bhdn,bhen->bhde", k, v)  # (B, heads, d, d): a summary over positions
-        return torch.einsum("bhde,bhdn->bhen", context, q)
-
-
-def softmax(x: Tensor, dim: int) -> Tensor:
-    """``x.softmax(dim)``; on a CPU as subtract-max, exp and normalise, whose vectorised kernels are faster
-    than PyTorch's CPU softmax along the short, strided axes of the attention (keys: positions; queries: a
-    head's features)."""
-    if x.device.type != "cpu":
-        return x.softmax(dim)
-    e = (x - x.amax(dim, keepdim=True).detach()).exp()  # the shift cancels in the ratio: no gradient needed
-    return e / e.sum(dim, keepdim=True)
+        q = q.softmax(dim=3) * self.head_dim**-0.5
+        k = k.softmax(dim=1)
+        # One pair of matrix products per head on strided views: an einsum over all heads would first copy
+        # q, k and v into head-major layouts.
+        heads = []
+        for head in range(self.heads):
+            q_h, k_h, v_h = q[:, :, head], k[:, :, head], v[:, :, head]  # (B, W, head_dim) each
+            context = torch.bmm(k_h.transpose(1, 2), v_h)  # (B, d, d): a summary over positions
+            heads.append(torch.bmm(q_h, context))  # (B, W, d)
+        return torch.cat(heads, dim=2)
 
 
 class DownLevel(nn.Module):
