@@ -81,6 +81,16 @@ def checkout(revision: str, into: Path) -> Path:
     return into
 
 
+def commit_of(revision: str | None) -> str:
+    """The commit a revision names; None (the working tree) is HEAD's, marked when the tree has changes."""
+    git = ["git", "-C", str(REPO)]
+    commit = subprocess.run(
+        [*git, "rev-parse", revision or "HEAD"], capture_output=True, text=True, check=True
+    )
+    dirty = revision is None and subprocess.run([*git, "diff", "--quiet", "HEAD"], check=False).returncode
+    return commit.stdout.strip() + (" with uncommitted changes" if dirty else "")
+
+
 def measure(tree: Path, args: argparse.Namespace, sample_file: Path) -> dict:
     """One side's times, in a fresh process importing the package and benchmark helpers of `tree`."""
     command = [sys.executable, "-c", MEASURE, str(args.model), str(args.threads), args.device, str(args.n)]
@@ -135,7 +145,7 @@ def main(argv=None) -> dict:
         "model": described,
         "n": args.n,
         "training_batch": 128,
-        "revisions": {"before": args.before, "after": args.after or "working tree"},
+        "revisions": {"before": commit_of(args.before), "after": commit_of(args.after)},
         "runs_s": times,
         "median_s": medians,
         "speedup": {what: m["before"] / m["after"] for what, m in medians.items()},

@@ -29,6 +29,10 @@ def test_one_revision_against_itself_samples_the_same_values(tmp_path):
     assert proc.returncode == 0, proc.stderr
     result = json.loads(out.read_text())
     assert result["max_abs_difference_of_samples"] == 0.0
+    head = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True
+    ).stdout
+    assert result["revisions"] == {"before": head.strip(), "after": head.strip()}
     assert set(result["speedup"]) == {"sampling", "stage2_step_lf", "stage2_step_hf"}
     for what, runs in result["runs_s"].items():
         assert len(runs["before"]) == len(runs["after"]) == 1, what
