@@ -1,6 +1,7 @@
 """Where a sampling forward pass of the U-Nets spends its time, by operator (issue: stage 2, FLOP utilisation).
 
-For the GunPoint `paper` priors (LF and HF) at the slice size the sampler uses
+For the GunPoint `paper` priors (or, with ``--one-step PRESET``, that preset's architecture fitted for one
+step: timing does not depend on the weights), LF and HF, at the slice size and shared time the sampler uses
 (`prior.slicing.inference_batch`), in fp32 and under bf16 autocast, on one intra-op thread (the sampler runs
 one slice per core): the wall time of a forward pass, each operator group's share of the profiled CPU time,
 and the FLOP/s the convolutions reach on their own (their FLOPs over their self time) beside the one-thread
@@ -24,6 +25,7 @@ from torch.profiler import ProfilerActivity, profile
 from torch.utils.flop_counter import FlopCounterMode
 
 from common import DTYPES, environment, matmul_peak, unet_inputs
+from compile_speed import one_step_model
 from timevqvdm import TimeVQVDM
 from timevqvdm.prior.slicing import inference_batch
 from timevqvdm.training.checkpoint import save_json
@@ -46,6 +48,10 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", type=Path, default=MODEL_DIR)
     parser.add_argument("--out", type=Path, default=ROOT / "results" / "unet-profile-cpu.json")
+    parser.add_argument(
+        "--one-step", metavar="PRESET", default=None,
+        help="profile PRESET's architecture fitted one step on GunPoint instead of --model",
+    )  # fmt: skip
     return parser.parse_args()
 
 
@@ -63,6 +69,7 @@ def profile_forward(prior, cond_shape, precision: str) -> dict:
     dtype = DTYPES[precision]
     batch = inference_batch(network, prior.latent_shape[1], dtype)
     z, t, y, cond = unet_inputs(prior, batch, "cpu", cond_shape)
+    t = t[:1]  # a sampler step: one time for the batch (`prior.slicing.shared_time`)
     autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16")
     with autocast:
         network(z, t, y, cond)  # warm-up: one-off allocations and dispatch
@@ -97,9 +104,12 @@ def profile_forward(prior, cond_shape, precision: str) -> dict:
 def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
-    model = TimeVQVDM.load(args.model)
+    model = one_step_model(args.one_step, "GunPoint", "cpu") if args.one_step else TimeVQVDM.load(args.model)
     peaks = {name: matmul_peak("cpu", dtype) / 1e9 for name, dtype in DTYPES.items()}
-    result: dict = {"environment": environment("cpu"), "one_thread_matmul_peak_gflops": peaks}
+    described = f"{args.one_step}, one step per network on GunPoint" if args.one_step else str(args.model)
+    result: dict = {
+        "environment": environment("cpu"), "model": described, "one_thread_matmul_peak_gflops": peaks,
+    }  # fmt: skip
     lf_shape = model.prior_lf.latent_shape
     for band, prior, cond_shape in (("lf", model.prior_lf, None), ("hf", model.prior_hf, lf_shape)):
         for precision in DTYPES:
