@@ -18,7 +18,7 @@ Inside the network a batch (B, C, W) runs as rows, (B, C, 1, W) in channels-last
 memory: at these short widths the CPU's (oneDNN's) channels-last convolutions are much faster than its
 (B, C, W) ones, and the layer norm over channels and the queries' softmax over features read contiguous
 memory. The convolutions keep Conv1d's (C_out, C_in, k) weights, so state dicts and saved models are the
-same in either layout.
+same in either layout. Inside the network, a shape written (B, C, W) means the rows (B, C, 1, W).
 """
 
 from __future__ import annotations
@@ -144,11 +144,11 @@ class UNet1D(nn.Module):
         input_skip = x
         skips: list[tuple[Tensor, Tensor]] = []
         for level in self.down:
-            x, level_skips = level(x, emb)  # x: (B, c_out, W_level // 2)
+            x, level_skips = level(x, emb)  # x: (B, c_out, 1, W_level // 2)
             skips.append(level_skips)
-        x = self.middle(x, emb)  # (B, channels[-1], W / 2^n)
+        x = self.middle(x, emb)  # (B, channels[-1], 1, W / 2^n)
         for level in self.up:
-            x = level(x, skips.pop(), emb)  # (B, c_in, W_level)
+            x = level(x, skips.pop(), emb)  # (B, c_in, 1, W_level)
         x = self.final_block(torch.cat([x, input_skip], dim=1), emb)
         return from_rows(self.output_conv(x))
 
@@ -284,7 +284,7 @@ class ConvBlock(nn.Module):
 
 class ModulatedConvBlock(ConvBlock):
     """A ConvBlock whose normalised output is modulated, x (scale + 1) + shift, before the SiLU; scale and
-    shift (B, C_out, 1) come from the embedding."""
+    shift (B, C_out, 1, 1) come from the embedding."""
 
     def forward(self, x: Tensor, scale: Tensor, shift: Tensor) -> Tensor:
         return F.silu(self.norm(self.conv(x)) * (scale + 1) + shift)
@@ -309,7 +309,7 @@ class ResBlock(nn.Module):
 
 
 class ChannelLayerNorm(nn.LayerNorm):
-    """LayerNorm over the channel axis of (B, C, W), separately at every position."""
+    """LayerNorm over the channel axis of rows (B, C, 1, W), separately at every position."""
 
     def forward(self, x: Tensor) -> Tensor:
         return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
