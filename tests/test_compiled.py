@@ -62,10 +62,12 @@ class RecordingCompile:
     def __init__(self) -> None:
         self.compiled: list[str] = []
         self.modes: list[str | None] = []
+        self.dynamic: list[bool | None] = []
 
     def __call__(self, fn, **kwargs):
         self.compiled.append(fn.__qualname__)
         self.modes.append(kwargs.get("mode"))
+        self.dynamic.append(kwargs.get("dynamic"))
         return fn
 
 
@@ -175,6 +177,19 @@ def test_a_named_mode_reaches_the_compiler_and_is_kept_apart_from_the_default(re
     assert SamplingConfig(compile="reduce-overhead").compile == "reduce-overhead"
     with pytest.raises(ValueError, match="compile"):
         SamplingConfig(compile="fastest")
+
+
+def test_every_compiled_forward_is_for_static_shapes(recording) -> None:
+    """A network meets a few batch sizes (sampling slices, training batches): a graph each. A graph made
+    general over the sizes failed in inductor's lowering of the HF prior's training step, and the network
+    fell back to eager (benchmarks/compile_speed.py on GunPoint's `tiny` and `best` priors)."""
+    net = frozen(tiny_unet())
+    z, t, y, _ = unet_inputs()
+    with torch.no_grad():
+        for mode in ("default", "reduce-overhead"):
+            with compiling([net], enabled=mode):
+                net(z, t, y)
+    assert recording.dynamic == [False, False]
 
 
 def test_each_network_gets_a_code_object_of_its_own(monkeypatch) -> None:

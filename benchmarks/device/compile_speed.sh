@@ -7,8 +7,8 @@
 # Installs the carried wheels, then times eager against compiled sampling (1024 GunPoint series at the default
 # preset's settings), U-Net throughput and the training steps on the GPU for at most SECONDS (first argument;
 # compiling takes a few minutes of it: every graph is compiled once, cold). Returns
-# $OUT/compile-speed-cuda[-MODE].json per mode: commit them under benchmarks/results/. A run cut short
-# returns nothing (the script writes its JSON at the end): give it a larger SECONDS, or fewer --repeats.
+# $OUT/compile-speed-cuda[-MODE].json per mode: commit them under benchmarks/results/. A run cut short keeps
+# the sections it finished (sampling, U-Net, stage 1, stage 2: the JSON is written after each).
 # A dry run here: PYTHON=.venv/bin/python EXTRA="--device cpu --preset tiny --n 16 --batch 16 --repeats 1" bash ...
 set -uo pipefail
 BUDGET=${1:-420}

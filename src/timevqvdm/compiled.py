@@ -52,7 +52,10 @@ class CompiledForward:
             _warn("torch.compile is not supported on this platform")
             return
         try:
-            self.compiled = torch.compile(_own_code(self.eager), mode=mode)
+            # Static shapes: a network meets only a few batch sizes (sampling slices, training batches), one
+            # graph each; graphs generalised over the size failed in inductor's lowering of the HF prior's
+            # training step, and CUDA graphs need static shapes anyway.
+            self.compiled = torch.compile(_own_code(self.eager), mode=mode, dynamic=False)
         except Exception as err:  # e.g. a Python version the compiler does not support yet
             self._fall_back(err)
 
