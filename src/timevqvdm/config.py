@@ -39,6 +39,11 @@ __all__ = [
 ]
 
 
+# What the priors' validation monitor minimises: the held-out denoising loss, or the novelty samples' FID to the
+# held-out part.
+STAGE2_SELECT = ("val_loss", "val_fid")
+
+
 @dataclass
 class ValidationConfig:
     """Validation-driven training: a held-out part of the training split decides when each network stops.
@@ -58,7 +63,9 @@ class ValidationConfig:
       an honest generator scores, and the limit keeps the same ratio to that level). It stops after
       ``stage2_patience`` evaluations without a better eligible denoising loss, or when the copy share
       exceeds the limit at ``novelty_patience`` evaluations in a row. The kept weights are those of the evaluation with
-      the lowest denoising loss among those whose copy share was within the limit.
+      the lowest denoising loss among those whose copy share was within the limit. With ``stage2_select`` set
+      to ``"val_fid"``, the FID of the novelty samples to the held-out part (in a random FCN's features) takes
+      the denoising loss's place in both the plateau and the choice of weights.
 
     With ``lockstep``, the two priors train as one (`prior.PriorPair`: the HF prior learns from the real LF
     latents, so it needs no LF prior while it trains), each step a step of both, under one monitor: its
@@ -85,6 +92,11 @@ class ValidationConfig:
     novelty_patience: int = 2
     lockstep: bool = False
     refit: bool = False
+    stage2_select: str = "val_loss"
+
+    def __post_init__(self) -> None:
+        if self.stage2_select not in STAGE2_SELECT:
+            raise ValueError(f"stage2_select must be one of {STAGE2_SELECT}, got {self.stage2_select!r}")
 
 
 UNCONDITIONAL_MODES = ("null", "class_prior")

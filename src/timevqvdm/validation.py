@@ -96,7 +96,8 @@ def prior_monitor(
     *,
     seed: int,
 ) -> ValidationMonitor:
-    """Stage 2: denoising loss at fixed draws, kept only while the samples stay novel.
+    """Stage 2: denoising loss at fixed draws (or the novelty samples' held-out FID, `cfg.stage2_select`),
+    kept only while the samples stay novel.
 
     Parameters
     ----------
@@ -133,6 +134,7 @@ def prior_monitor(
         evaluate,
         every=cfg.stage2_every,
         patience=cfg.stage2_patience,
+        key=cfg.stage2_select,
         eligible=lambda record: record["copy_share"] <= limit,
         halt=too_many_copies,
         halt_patience=cfg.novelty_patience,
