@@ -10,12 +10,13 @@ import pytest
 import torch
 
 from timevqvdm import TimeVQVDM, get_preset, load_dataset
-from timevqvdm.config import TrainConfig
+from timevqvdm.config import TrainConfig, ValidationConfig
 from timevqvdm.data.split import split_validation, validation_indices
 from timevqvdm.diffusion import denoising_error, diffusion_loss, quasi_uniform_times
 from timevqvdm.diffusion.noise import gaussian
+from timevqvdm.prior.latent_prior import build_prior
 from timevqvdm.tokenizer import build_tokenizer
-from timevqvdm.validation import copy_limit
+from timevqvdm.validation import HeldOutLatents, HeldOutSeries, copy_limit, prior_monitor
 
 
 @pytest.mark.parametrize(
@@ -140,6 +141,43 @@ def test_the_copy_limit_keeps_twice_the_honest_level_of_a_small_held_out_part():
     # would halt every honest prior; the limit is twice that honest level, and 0.1 for a large part.
     assert copy_limit(0.1, 5) == pytest.approx(0.4)
     assert copy_limit(0.1, 100_001) == pytest.approx(0.1, abs=1e-3)
+
+
+@pytest.mark.parametrize(("select", "kept_step"), [("val_loss", 1), ("val_fid", 3)])
+def test_the_priors_keep_the_check_with_the_lowest_chosen_score(select, kept_step):
+    """Weights that do not change (one denoising loss at every check) and samples that come closest to the
+    held-out part at the third check: the held-out FID keeps the third, the denoising loss the first."""
+    rng = np.random.default_rng(0)
+    x_train = rng.normal(size=(30, 1, 32)).astype(np.float32)
+    x_val = rng.normal(size=(10, 1, 32)).astype(np.float32)
+    prior = build_prior(
+        latent_channels=4, latent_width=8, n_classes=0, cond_channels=0, cfg=get_preset("tiny").prior, band="lf"
+    )
+    latents = HeldOutLatents(z0=torch.randn(10, 4, 8), y=None)
+    offsets = iter([3.0, 1.5, 0.0, 1.5, 3.0])  # how far each check's samples sit from the real series
+
+    def draw_series(n, y, seed):
+        picks = rng.integers(0, len(x_val), n)
+        noise = 0.3 * rng.normal(size=(n, 1, 32))
+        return (x_val[picks] + noise + next(offsets)).astype(np.float32)
+
+    cfg = ValidationConfig(
+        enabled=True, stage2_every=1, stage2_patience=5, novelty_samples=64, copy_threshold=1.0,
+        stage2_select=select,
+    )  # fmt: skip
+    monitor = prior_monitor({"lf": (prior, latents)}, HeldOutSeries(x_train, x_val, np.array([])), draw_series,
+                            cfg, seed=0)  # fmt: skip
+    with torch.no_grad():  # as the trainer checks
+        for step in range(1, 6):
+            monitor.update(step, prior.state_dict)
+    fids = [record["val_fid"] for record in monitor.history]
+    assert int(np.argmin(fids)) == 2
+    assert monitor.best_step == kept_step
+
+
+def test_an_unknown_selection_score_is_refused():
+    with pytest.raises(ValueError, match="stage2_select"):
+        ValidationConfig(stage2_select="fid")
 
 
 def test_paper_trains_its_fixed_budget_and_best_validates():
