@@ -151,7 +151,12 @@ def test_the_priors_keep_the_check_with_the_lowest_chosen_score(select, kept_ste
     x_train = rng.normal(size=(30, 1, 32)).astype(np.float32)
     x_val = rng.normal(size=(10, 1, 32)).astype(np.float32)
     prior = build_prior(
-        latent_channels=4, latent_width=8, n_classes=0, cond_channels=0, cfg=get_preset("tiny").prior, band="lf"
+        latent_channels=4,
+        latent_width=8,
+        n_classes=0,
+        cond_channels=0,
+        cfg=get_preset("tiny").prior,
+        band="lf",
     )
     latents = HeldOutLatents(z0=torch.randn(10, 4, 8), y=None)
     offsets = iter([3.0, 1.5, 0.0, 1.5, 3.0])  # how far each check's samples sit from the real series
