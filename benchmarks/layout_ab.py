@@ -146,10 +146,16 @@ def main(argv=None) -> dict:
         "repeats": args.repeats,
         **{band: band_results(old_module, band, args) for band in LATENTS},
     }
-    out = args.out or Path(__file__).resolve().parent / "results" / f"layout-ab-{args.device.split(':')[0]}.json"
+    out = (
+        args.out
+        or Path(__file__).resolve().parent / "results" / f"layout-ab-{args.device.split(':')[0]}.json"
+    )
     save_json(out, results)
     for band in LATENTS:
-        print(band, {k: round(results[band][k]["old_over_new"], 2) for k in ("training_step", "sampling_forward")})
+        print(
+            band,
+            {k: round(results[band][k]["old_over_new"], 2) for k in ("training_step", "sampling_forward")},
+        )
     return results
 
 
