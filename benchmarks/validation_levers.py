@@ -11,6 +11,7 @@ held-out part as the unseen reference (the novelty check's rule)::
     python benchmarks/validation_levers.py ECGFiveDays /tmp/out > base.json
     python benchmarks/validation_levers.py ECGFiveDays /tmp/out stage2.ema_decay=0.995 > ema.json
     python benchmarks/validation_levers.py GunPoint /tmp/out prior.lf_channels=32,64,128 > small.json
+    python benchmarks/validation_levers.py GunPoint /tmp/out seed=1 > seed1.json   # another draw of everything
 """
 
 from __future__ import annotations
@@ -70,6 +71,9 @@ def main(name: str, out: str, overrides: list[str]) -> None:
     cfg = get_preset("best")
     for override in overrides:
         key, value = override.split("=")
+        if "." not in key:  # a top-level setting, e.g. seed=1 (the held-out part, the weights, the draws)
+            setattr(cfg, key, parse(getattr(cfg, key), value))
+            continue
         section, field = key.split(".")
         current = getattr(getattr(cfg, section), field)
         setattr(cfg, section, dataclasses.replace(getattr(cfg, section), **{field: parse(current, value)}))
