@@ -7,9 +7,11 @@ import statistics
 import time
 from collections.abc import Callable
 
+import numpy as np
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
+from timevqvdm.data import load_dataset
 from timevqvdm.prior.slicing import inference_batch, sliced_forward
 
 
@@ -181,6 +183,31 @@ def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str,
     return {
         band: median_time(step, repeats) for band, (_, step) in stage2_steps(model, batch, device).items()
     }
+
+
+def fid_by_variant(
+    model, variants: dict[str, dict], *, seeds: int, fcn_epochs: int, n: int = 1024, dataset: str = "GunPoint"
+) -> dict:
+    """FID (test split, one cached FCN) of `n` unconditional samples per seed for each variant (keyword
+    arguments of `model.sample`), and whether the two variants' mean FIDs differ by at most twice the larger
+    of their standard deviations over seeds (run-to-run noise); the difference is second minus first."""
+    from timevqvdm.evaluation import evaluate
+
+    train, test = load_dataset(dataset), load_dataset(dataset, split="test")
+    out = {}
+    for name, kwargs in variants.items():
+        fids = []
+        for seed in range(seeds):
+            samples = model.sample(n, None, seed=100 + seed, **kwargs)
+            metrics = evaluate(samples, train, test=test, fcn_epochs=fcn_epochs, seed=0, tstr=False)
+            fids.append(unconditional_fid(metrics))
+        out[name] = {"fid_runs": fids, "fid_mean": float(np.mean(fids)), "fid_std": float(np.std(fids))}
+    first, second = (out[name] for name in variants)
+    out["difference_of_means"] = second["fid_mean"] - first["fid_mean"]
+    out["within_run_to_run_noise"] = bool(
+        abs(out["difference_of_means"]) <= 2 * max(first["fid_std"], second["fid_std"])
+    )
+    return out
 
 
 def unconditional_fid(metrics: dict, key: str = "fid") -> float:

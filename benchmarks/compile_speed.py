@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import environment, stage2_steps, synchronize, unet_inputs
+from common import environment, fid_by_variant, stage2_steps, synchronize, unet_inputs
 from timevqvdm import TimeVQVDM
 from timevqvdm.compiled import COMPILE_MODES, compiled_forward, compiler_available, compiling
 from timevqvdm.config import DEFAULT_PRESET, get_preset
@@ -39,6 +39,7 @@ from timevqvdm.prior.slicing import sliced_forward
 from timevqvdm.training.checkpoint import save_json
 
 ROOT = Path(__file__).resolve().parent
+TARGET_S = {"cpu": 10.0, "cuda": 0.5}  # issue 26: 1024 series at the default settings
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -54,6 +55,11 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--mode", default="default", choices=COMPILE_MODES, help="torch.compile's mode")
     parser.add_argument("--precision", default=None, help="sampling precision (default: the preset's)")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--fid-seeds", type=int, default=0,
+        help="with --model: FID of eager and compiled samples, this many seeds each (0: none)",
+    )  # fmt: skip
+    parser.add_argument("--fcn-epochs", type=int, default=1000)
     return parser.parse_args(argv)
 
 
@@ -68,14 +74,19 @@ def one_step_model(preset: str, dataset: str, device: str) -> TimeVQVDM:
 
 
 def eager_and_compiled(
-    run: Callable[[bool], object], networks: list[torch.nn.Module], device: str, repeats: int, mode: str
+    run: Callable[[bool], object],
+    networks: list[torch.nn.Module],
+    device: str,
+    repeats: int,
+    mode: str,
+    frozen: bool = False,
 ) -> dict:
-    """`run(compiled)` timed both ways, compiled in torch.compile's `mode`: a warm-up each, then `repeats`
-    rounds of eager then compiled."""
+    """`run(compiled)` timed both ways, compiled in torch.compile's `mode` (`frozen`: for inference, the
+    weights folded in, as sampling compiles): a warm-up each, then `repeats` rounds of eager then compiled."""
 
     def timed(compiled: bool) -> float:
         t0 = time.perf_counter()
-        with compiling(networks, enabled=mode if compiled else False):
+        with compiling(networks, enabled=mode if compiled else False, frozen=frozen):
             run(compiled)
         synchronize(device)
         return time.perf_counter() - t0
@@ -92,7 +103,7 @@ def eager_and_compiled(
         "speedup": eager / compiled,
         "first_call_s": first,
         "runs_s": times,
-        "compiled_fell_back_to_eager": any(compiled_forward(net, mode).failed for net in networks),
+        "compiled_fell_back_to_eager": any(compiled_forward(net, mode, frozen).failed for net in networks),
     }
 
 
@@ -105,7 +116,7 @@ def sampling(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str, pre
         setting = mode if compiled else False
         draws[compiled] = model.sample(n, None, seed=0, compile=setting, precision=precision).X
 
-    result = eager_and_compiled(draw, networks, device, repeats, mode)
+    result = eager_and_compiled(draw, networks, device, repeats, mode, frozen=True)
     s = model.config.sampling
     difference = np.abs(draws[True] - draws[False])
     return {
@@ -122,7 +133,23 @@ def sampling(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str, pre
         "max_abs_difference": float(difference.max()),
         "share_of_values_differing_over_1e-3": float((difference > 1e-3).mean()),
         **result,
+        **target(n, device, result["compiled_s"]),
     }
+
+
+def target(n: int, device: str, seconds: float) -> dict:
+    """Issue 26's sampling targets for 1024 series: 10 s on a CPU, 0.5 s on a GPU."""
+    if n != 1024:
+        return {}
+    target_s = TARGET_S["cuda" if device.startswith("cuda") else "cpu"]
+    return {"target_s": target_s, "compiled_meets_target": seconds <= target_s}
+
+
+def fid_check(model: TimeVQVDM, n: int, mode: str, seeds: int, fcn_epochs: int) -> dict:
+    """FID of eager and of compiled samples at the model's settings, `seeds` seeds each
+    (`common.fid_by_variant`)."""
+    variants = {"eager": {"compile": False}, "compiled": {"compile": mode}}
+    return fid_by_variant(model, variants, seeds=seeds, fcn_epochs=fcn_epochs, n=n)
 
 
 def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str) -> dict:
@@ -136,7 +163,7 @@ def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int, mode: s
             with torch.no_grad():
                 network(z, t, y, cond)
 
-        result = eager_and_compiled(forward, [prior.network], device, repeats, mode)
+        result = eager_and_compiled(forward, [prior.network], device, repeats, mode, frozen=True)
         out[band] = {
             "n": n,
             "series_per_second": {"eager": n / result["eager_s"], "compiled": n / result["compiled_s"]},
@@ -201,12 +228,16 @@ def main(argv=None) -> dict:
         "stage1_step": lambda: stage1_step(model, args.batch, args.device, args.repeats, args.mode),
         "stage2_step": lambda: stage2_step(model, args.batch, args.device, args.repeats, args.mode),
     }
+    if args.fid_seeds and args.model is not None:
+        sections["fid_check"] = lambda: fid_check(model, args.n, args.mode, args.fid_seeds, args.fcn_epochs)
     for name, measure in sections.items():
         results[name] = measure()
         # Written after every section: a run stopped by its time limit keeps what it measured.
         save_json(out, results)
-    print(f"wrote {out}: sampling {results['sampling']['speedup']:.2f}x, stage-1 step "
-          f"{results['stage1_step']['speedup']:.2f}x (compiled vs eager)")  # fmt: skip
+    speedups = ", ".join(
+        f"{name} {results[name]['speedup']:.2f}x" for name in ("sampling", "stage1_step") if name in results
+    )
+    print(f"wrote {out}: {speedups} (compiled vs eager)")
     return results
 
 

@@ -34,9 +34,9 @@ import torch
 
 from common import (
     environment,
+    fid_by_variant,
     matmul_peak,
     stage2_step_times,
-    unconditional_fid,
     unet_forward_stats,
 )
 from compile_speed import one_step_model
@@ -130,23 +130,8 @@ def default_settings_time(model: TimeVQVDM, repeats: int = 3, precision: str | N
 
 def fid_check(model: TimeVQVDM, seeds: int, fcn_epochs: int) -> dict:
     """FID of unconditional samples (128 steps) in fp32 and bf16 over several seeds, same FCN, same reference."""
-    from timevqvdm.evaluation import evaluate
-
-    train, test = load_dataset("GunPoint"), load_dataset("GunPoint", split="test")
-    out = {}
-    for precision in ("32", "bf16"):
-        fids = []
-        for seed in range(seeds):
-            samples = model.sample(N_SERIES, None, steps=128, seed=100 + seed, precision=precision)
-            metrics = evaluate(samples, train, test=test, fcn_epochs=fcn_epochs, seed=0, tstr=False)
-            fids.append(unconditional_fid(metrics))
-        name = "fp32" if precision == "32" else "bf16"
-        out[name] = {"fid_runs": fids, "fid_mean": float(np.mean(fids)), "fid_std": float(np.std(fids))}
-    out["difference_of_means"] = out["bf16"]["fid_mean"] - out["fp32"]["fid_mean"]
-    out["within_run_to_run_noise"] = bool(
-        abs(out["difference_of_means"]) <= 2 * max(out["fp32"]["fid_std"], out["bf16"]["fid_std"])
-    )
-    return out
+    variants = {"fp32": {"steps": 128, "precision": "32"}, "bf16": {"steps": 128, "precision": "bf16"}}
+    return fid_by_variant(model, variants, seeds=seeds, fcn_epochs=fcn_epochs, n=N_SERIES)
 
 
 def main() -> None:

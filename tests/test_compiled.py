@@ -63,11 +63,13 @@ class RecordingCompile:
         self.compiled: list[str] = []
         self.modes: list[str | None] = []
         self.dynamic: list[bool | None] = []
+        self.freezing: list[bool] = []
 
     def __call__(self, fn, **kwargs):
         self.compiled.append(fn.__qualname__)
         self.modes.append(kwargs.get("mode"))
         self.dynamic.append(kwargs.get("dynamic"))
+        self.freezing.append(torch._inductor.config.freezing)
         return fn
 
 
@@ -121,25 +123,37 @@ def test_tokenizer_networks_are_one_graph_each(training: bool) -> None:
 # ------------------------------------------------------------------------------------- compiled == eager
 @pytest.mark.compile
 @needs_compiler
-def test_compiled_sampling_forward_agrees_with_eager() -> None:
+@pytest.mark.parametrize("frozen_weights", [False, True])
+def test_compiled_sampling_forward_agrees_with_eager(frozen_weights: bool) -> None:
     """Inductor against eager on a tiny HF-like U-Net over the sampler's slices (one graph: equal slices,
-    one shared time).
+    one shared time), unfrozen and frozen (the weights folded in, as sampling compiles); a frozen graph
+    follows a change of the weights.
 
     Tolerance 1e-4, absolute and relative, on outputs of order 1: fused kernels reorder float32 sums
     (convolutions, GroupNorm and attention reductions), which moves each result by a few units of float32's
     1.2e-7 per operation, a few dozen operations deep; a wrong graph (a missing modulation, a stale kernel,
-    a mixed-up slice) moves outputs by far more.
+    stale folded weights, a mixed-up slice) moves outputs by far more.
     """
     net = frozen(tiny_unet(cond_channels=3))
     z, _, y, cond = unet_inputs(batch=7, cond_channels=3)
     t = torch.full((7,), 0.3)
-    with torch.no_grad():
-        eager = forward_in_slices(net, z, t, y, cond, max_batch=4)  # slices of 4 and 3, padded to 4
-        with compiling([net]):
-            compiled_out = forward_in_slices(net, z, t, y, cond, max_batch=4)
-    forward = compiled_forward(net)
+
+    def eager_and_compiled():
+        with torch.no_grad():
+            eager = forward_in_slices(net, z, t, y, cond, max_batch=4)  # slices of 4 and 3, padded to 4
+            with compiling([net], frozen=frozen_weights):
+                return eager, forward_in_slices(net, z, t, y, cond, max_batch=4)
+
+    eager, compiled_out = eager_and_compiled()
+    forward = compiled_forward(net, frozen=frozen_weights)
     assert forward.compiled is not None and not forward.failed
     torch.testing.assert_close(compiled_out, eager, rtol=1e-4, atol=1e-4)
+    if frozen_weights:
+        with torch.no_grad():
+            net.down[0].res1.block1.conv.weight.mul_(-1.0)  # in place: the same tensor, new values
+        new_eager, new_compiled = eager_and_compiled()
+        assert not torch.allclose(new_eager, eager, atol=1e-2)
+        torch.testing.assert_close(new_compiled, new_eager, rtol=1e-4, atol=1e-4)
 
 
 # ------------------------------------------------------------------------------------------- the wiring
@@ -177,6 +191,36 @@ def test_a_named_mode_reaches_the_compiler_and_is_kept_apart_from_the_default(re
     assert SamplingConfig(compile="reduce-overhead").compile == "reduce-overhead"
     with pytest.raises(ValueError, match="compile"):
         SamplingConfig(compile="fastest")
+
+
+def test_a_frozen_forward_folds_the_weights_and_compiles_again_after_they_change(recording) -> None:
+    """Frozen: compiled in the mode asked for with inductor's freezing on (and off again after the block), a
+    forward of its own beside the unfrozen one; the same weights reuse it, an in-place change or
+    `load_state_dict` compiles afresh rather than run on stale folded constants."""
+    net = frozen(tiny_unet())
+    z, t, y, _ = unet_inputs()
+    with torch.no_grad():
+        with compiling([net], frozen=True):
+            net(z, t, y)
+            net(z, t, y)  # unchanged weights: the same graph
+        assert not torch._inductor.config.freezing
+        assert recording.freezing == [True] and recording.modes == ["default"]
+        with compiling([net], enabled="reduce-overhead", frozen=True):
+            net(z, t, y)
+        assert recording.freezing[-1] and recording.modes[-1] == "reduce-overhead"
+        with compiling([net]):
+            net(z, t, y)  # unfrozen: a forward of its own
+        assert not recording.freezing[-1] and recording.modes[-1] == "default"
+        assert len(recording.compiled) == 3
+        net.output_conv.bias.add_(1.0)
+        with compiling([net], frozen=True):
+            net(z, t, y)
+        assert len(recording.compiled) == 4
+        net.load_state_dict(tiny_unet().state_dict())
+        with compiling([net], frozen=True):
+            net(z, t, y)
+            net(z, t, y)
+    assert len(recording.compiled) == 5
 
 
 def test_every_compiled_forward_is_for_static_shapes(recording) -> None:
@@ -308,5 +352,9 @@ def test_compile_flags_reach_every_network_and_change_no_sample(recording) -> No
     eager = model.sample(5, labels="proportional", steps=2, seed=3).X
     assert recording.compiled == []
     assert np.array_equal(model.sample(5, labels="proportional", steps=2, seed=3, compile=True).X, eager)
-    assert recording.compiled == []  # each U-Net was compiled once, in training, and is reused
+    # Sampling compiles each U-Net once more, frozen (the weights folded in), and reuses that after.
+    assert recording.compiled == ["UNet1D.forward"] * 2
+    assert recording.freezing == [False] * (len(recording.freezing) - 2) + [True] * 2
+    model.sample(5, labels="proportional", steps=2, seed=3, compile=True)
+    assert len(recording.compiled) == 2
     assert all("forward" not in net.__dict__ for net in (model.prior_lf.network, model.prior_hf.network))

@@ -4,6 +4,12 @@
     with compiling([prior.network], enabled=True):
         prior.network(z, t, y)  # the compiled forward; outside the block, the eager one
 
+Sampling compiles *frozen* (``compiling(..., frozen=True)``): inductor's freezing folds the weights into
+the graph as constants, so what depends only on them (the weight standardisation, the oneDNN convolutions'
+packed weights) is computed once at compile time instead of at every call. A frozen forward checks the
+weights' identity and version counters at each call; after any change to them (an optimiser step,
+`load_state_dict`) it compiles again rather than run on stale constants.
+
 A network's compiled forward is made at its first use and kept on the network for the rest of the process,
 so the compile cost is paid once (and the compiler's on-disk cache makes a later process cheaper);
 `torch.compile`'s own guards pick the graph for what changes it (grad mode, dtype and autocast, device,
@@ -17,6 +23,7 @@ inductor's CPU code, no Triton on a GPU), a warning says so once and the network
 from __future__ import annotations
 
 import copy
+import itertools
 import logging
 import types
 import warnings
@@ -44,18 +51,25 @@ class CompiledForward:
     says so and every later call runs eager.
     """
 
-    def __init__(self, module: nn.Module, mode: str = "default") -> None:
+    def __init__(self, module: nn.Module, mode: str = "default", frozen: bool = False) -> None:
         self.eager: Callable[..., Any] = type(module).forward.__get__(module)
-        self.mode = mode
+        self.mode, self.frozen = mode, frozen
         self.compiled: Callable[..., Any] | None = None
+        self._weights: tuple = ()
         if not compiler_available():
             _warn("torch.compile is not supported on this platform")
             return
+        self._compile()
+
+    def _compile(self) -> None:
+        """A fresh torch.compile wrapper (on a code object of its own, so with no graphs yet)."""
         try:
             # Static shapes: a network meets only a few batch sizes (sampling slices, training batches), one
             # graph each; graphs generalised over the size failed in inductor's lowering of the HF prior's
             # training step, and CUDA graphs need static shapes anyway.
-            self.compiled = torch.compile(_own_code(self.eager), mode=mode, dynamic=False)
+            self.compiled = torch.compile(_own_code(self.eager), mode=self.mode, dynamic=False)
+            if self.frozen:
+                self._weights = _weights_state(self.eager.__self__)
         except Exception as err:  # e.g. a Python version the compiler does not support yet
             self._fall_back(err)
 
@@ -66,8 +80,13 @@ class CompiledForward:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.compiled is None:
             return self.eager(*args, **kwargs)
+        if self.frozen and _weights_state(self.eager.__self__) != self._weights:
+            self._compile()  # the folded constants are stale
+            if self.compiled is None:
+                return self.eager(*args, **kwargs)
         try:
-            return self.compiled(*args, **kwargs)
+            with _freezing(self.frozen):
+                return self.compiled(*args, **kwargs)
         except Exception as err:  # told apart from the caller's own errors by the eager run below
             out = self.eager(*args, **kwargs)
             self._fall_back(err)
@@ -75,7 +94,7 @@ class CompiledForward:
 
     def __deepcopy__(self, memo: dict) -> CompiledForward:
         """A copy of the module gets a compiled forward of its own."""
-        return CompiledForward(copy.deepcopy(self.eager.__self__, memo), self.mode)
+        return CompiledForward(copy.deepcopy(self.eager.__self__, memo), self.mode, self.frozen)
 
     def _fall_back(self, err: Exception) -> None:
         self.compiled = None
@@ -93,14 +112,14 @@ def compiler_available() -> bool:
     return is_dynamo_supported()
 
 
-def compiled_forward(module: nn.Module, mode: str = "default") -> CompiledForward:
-    """The module's `CompiledForward` in a torch.compile `mode`, made at the first request and kept on the
-    module (one per mode)."""
+def compiled_forward(module: nn.Module, mode: str = "default", frozen: bool = False) -> CompiledForward:
+    """The module's `CompiledForward` in a torch.compile `mode`, frozen or not, made at the first request
+    and kept on the module (one per mode and freezing)."""
     _check_mode(mode)
     forwards = module.__dict__.setdefault(_ATTRIBUTE, {})
-    if mode not in forwards:
-        forwards[mode] = CompiledForward(module, mode)
-    return forwards[mode]
+    if (mode, frozen) not in forwards:
+        forwards[mode, frozen] = CompiledForward(module, mode, frozen)
+    return forwards[mode, frozen]
 
 
 def compile_mode(compile: bool | str) -> str | None:
@@ -117,26 +136,32 @@ def _check_mode(mode: str) -> str:
 
 
 @contextmanager
-def compiling(modules: Iterable[nn.Module], enabled: bool | str = True) -> Iterator[None]:
+def compiling(
+    modules: Iterable[nn.Module], enabled: bool | str = True, frozen: bool = False
+) -> Iterator[None]:
     """Within the block, calls of each module run its compiled forward (`compiled_forward`; ``enabled`` may
     name a torch.compile mode of `COMPILE_MODES`, True is "default"); with ``enabled=False``, its eager
-    forward (also where an enclosing block compiles it)."""
+    forward (also where an enclosing block compiles it). ``frozen=True`` compiles for inference with the
+    weights folded in (module docstring); training steps compile unfrozen."""
     modules = list(modules)
     mode = compile_mode(enabled)
     previous = [module.__dict__.get("forward") for module in modules]
-    for module in modules:
-        if mode is not None:
-            module.forward = compiled_forward(module, mode)
-        else:
-            module.__dict__.pop("forward", None)
-    try:
-        yield
-    finally:
-        for module, forward in zip(modules, previous, strict=True):
-            if forward is None:
-                module.__dict__.pop("forward", None)
+    # Freezing is set for the whole block, in the caller's thread: the sampling slices call the networks
+    # from worker threads, which must not switch a process-wide setting on and off under each other.
+    with _freezing(frozen and mode is not None):
+        for module in modules:
+            if mode is not None:
+                module.forward = compiled_forward(module, mode, frozen)
             else:
-                module.forward = forward
+                module.__dict__.pop("forward", None)
+        try:
+            yield
+        finally:
+            for module, forward in zip(modules, previous, strict=True):
+                if forward is None:
+                    module.__dict__.pop("forward", None)
+                else:
+                    module.forward = forward
 
 
 def networks_of(module: nn.Module) -> list[nn.Module]:
@@ -159,6 +184,30 @@ def _own_code(method: Callable[..., Any]) -> Callable[..., Any]:
     )
     clone.__kwdefaults__, clone.__qualname__ = func.__kwdefaults__, func.__qualname__
     return types.MethodType(clone, method.__self__)
+
+
+@contextmanager
+def _freezing(frozen: bool) -> Iterator[None]:
+    """Inductor's freezing switched on while a frozen forward may compile. It is a process-wide setting, read
+    when a graph is compiled (`torch.compile`'s per-call ``options`` do not reach it); a graph keeps what it
+    was compiled with."""
+    if not frozen:
+        yield
+        return
+    import torch._inductor.config as inductor_config
+
+    if inductor_config.freezing:  # already on: an enclosing block switched it on (and will switch it off)
+        yield
+        return
+    with inductor_config.patch(freezing=True):
+        yield
+
+
+def _weights_state(module: nn.Module) -> tuple:
+    """Which tensors hold the module's weights and how often each was modified in place: a frozen graph is
+    valid while this stays the same."""
+    tensors = itertools.chain(module.parameters(), module.buffers())
+    return tuple((t.data_ptr(), t._version) for t in tensors)
 
 
 def _warn(reason: str) -> None:

@@ -348,8 +348,8 @@ class LinearAttention(SelfAttention):
     over positions for keys, so the cost is O(W head_dim^2) instead of O(W^2 head_dim)."""
 
     def _attend(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-        q = q.softmax(dim=3) * self.head_dim**-0.5
-        k = k.softmax(dim=1)
+        q = _feature_softmax(q) * self.head_dim**-0.5
+        k = _position_softmax(k)
         # One pair of matrix products per head on strided views: an einsum over all heads would first copy
         # q, k and v into head-major layouts.
         heads = []
@@ -358,6 +358,30 @@ class LinearAttention(SelfAttention):
             context = torch.bmm(k_h.transpose(1, 2), v_h)  # (B, d, d): a summary over positions
             heads.append(torch.bmm(q_h, context))  # (B, W, d)
         return torch.cat(heads, dim=2)
+
+
+def _feature_softmax(q: Tensor) -> Tensor:
+    """Softmax of the queries q (B, W, heads, head_dim) over head_dim; see `_position_softmax` for why the
+    compiled path reshapes first (to one (B * W * heads, head_dim) matrix)."""
+    if not torch.compiler.is_compiling():
+        return q.softmax(dim=3)
+    batch, width, heads, head_dim = q.shape
+    return q.reshape(-1, head_dim).softmax(dim=1).reshape(batch, width, heads, head_dim)
+
+
+def _position_softmax(k: Tensor) -> Tensor:
+    """Softmax of the keys k (B, W, heads, head_dim) over the positions W.
+
+    q and k are strided views of the projection's output. Eager, each softmax runs on its view as it is.
+    Compiled, each runs on a reshaped copy, here (B, W, heads * head_dim): from the 4-D views inductor's CPU
+    code keeps the exponentials in a transposed buffer and runs those loops unvectorised or through
+    transposes, slower than the eager softmax; from the reshaped copies it fuses the copy and the softmax
+    into vectorised passes. The values are the same either way.
+    """
+    if not torch.compiler.is_compiling():
+        return k.softmax(dim=1)
+    batch, width, heads, head_dim = k.shape
+    return k.reshape(batch, width, heads * head_dim).softmax(dim=1).reshape(batch, width, heads, head_dim)
 
 
 class DownLevel(nn.Module):
