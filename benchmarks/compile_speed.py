@@ -157,11 +157,13 @@ def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int, mode: s
     for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
         cond_shape = model.prior_lf.latent_shape if band == "hf" else None
         z, t, y, cond = unet_inputs(prior, n, device, cond_shape)
-        network = sliced_forward(prior.network, z.shape[-1], torch.device(device))
+        paths = {
+            c: sliced_forward(prior.network, z.shape[-1], torch.device(device), c) for c in (False, True)
+        }
 
-        def forward(compiled: bool, network=network, z=z, t=t, y=y, cond=cond) -> None:
+        def forward(compiled: bool, paths=paths, z=z, t=t, y=y, cond=cond) -> None:
             with torch.no_grad():
-                network(z, t, y, cond)
+                paths[compiled](z, t, y, cond)
 
         result = eager_and_compiled(forward, [prior.network], device, repeats, mode, frozen=True)
         out[band] = {

@@ -17,7 +17,8 @@ import torch
 from timevqvdm import TimeVQVDM, compiled
 from timevqvdm.compiled import compiled_forward, compiler_available, compiling, networks_of
 from timevqvdm.config import SamplingConfig, get_preset
-from timevqvdm.prior import UNet1D
+from timevqvdm.prior import UNet1D, build_prior
+from timevqvdm.prior import latent_prior as latent_prior_module
 from timevqvdm.prior.slicing import forward_in_slices
 from timevqvdm.tokenizer import build_tokenizer
 
@@ -221,6 +222,26 @@ def test_a_frozen_forward_folds_the_weights_and_compiles_again_after_they_change
             net(z, t, y)
             net(z, t, y)
     assert len(recording.compiled) == 5
+
+
+def test_prior_sampling_compiles_frozen_and_runs_the_slices_one_after_another(recording, monkeypatch) -> None:
+    """`LatentPrior.sample(compile=True)`: the U-Net compiled with freezing on, its slices run one after
+    another (each compiled kernel uses every core); eager, one slice per core."""
+    paths, original = [], latent_prior_module.sliced_forward
+
+    def spy(network, width, device, compiled=False):
+        paths.append(compiled)
+        return original(network, width, device, compiled)
+
+    monkeypatch.setattr(latent_prior_module, "sliced_forward", spy)
+    cfg = get_preset("tiny").prior
+    prior = build_prior(latent_channels=4, latent_width=9, n_classes=2, cond_channels=0, cfg=cfg, band="lf")
+    frozen(prior.network)
+    kwargs = {"steps": 2, "guidance": 1.0, "rescale": 0.0, "t_max": 0.99}
+    prior.sample(3, generator=torch.Generator().manual_seed(0), **kwargs)
+    prior.sample(3, generator=torch.Generator().manual_seed(0), compile=True, **kwargs)
+    assert paths == [False, True]
+    assert recording.compiled == ["UNet1D.forward"] and recording.freezing == [True]
 
 
 def test_every_compiled_forward_is_for_static_shapes(recording) -> None:

@@ -104,6 +104,9 @@ def test_sliced_forward_reads_the_callers_autocast_and_threads() -> None:
         bf16 = sliced_forward(net, 128, cpu)
     assert bf16.keywords["max_batch"] == 2 * fp32.keywords["max_batch"] == 2 * inference_batch(net, 128)
     assert fp32.keywords["workers"] == torch.get_num_threads()
+    # Compiled, the slices run one after another, each kernel on every core, at the same slice size.
+    compiled = sliced_forward(net, 128, cpu, compiled=True)
+    assert compiled.keywords["workers"] == 1 and compiled.keywords["max_batch"] == fp32.keywords["max_batch"]
     z, t, y, _ = inputs(5, 128)
     with torch.no_grad():
         torch.testing.assert_close(fp32(z, t, y), net(z, t, y), rtol=0, atol=0)

@@ -136,7 +136,7 @@ class LatentPrior(nn.Module):
         """
         device = next(self.parameters()).device
         full_shape = (n, *(shape or self.latent_shape))
-        network = sliced_forward(self.network, full_shape[-1], device)
+        network = sliced_forward(self.network, full_shape[-1], device, compiled=bool(compile))
         with compiling(self.networks(), enabled=compile, frozen=True):
             return self.process.sample(
                 network, full_shape, y=y, cond=cond, steps=steps, guidance=guidance, rescale=rescale,

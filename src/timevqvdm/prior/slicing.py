@@ -30,10 +30,15 @@ MIN_PARALLEL_SLICE = 128
 Forward = Callable[..., Tensor]
 
 
-def sliced_forward(network: UNet1D, width: int, device: torch.device) -> Forward:
-    """`network` as the sampling driver calls it: on a CPU on cache-sized slices of the batch, one per core;
-    elsewhere on the whole batch at once (the cache budget is a CPU core's, and on a launch-bound GPU every
-    further slice is another round of kernel launches; `SamplingConfig.batch_size` bounds the batch).
+def sliced_forward(network: UNet1D, width: int, device: torch.device, compiled: bool = False) -> Forward:
+    """`network` as the sampling driver calls it: on a CPU on cache-sized slices of the batch, one per core
+    (compiled: one slice after another, each on every core); elsewhere on the whole batch at once (the cache
+    budget is a CPU core's, and on a launch-bound GPU every further slice is another round of kernel
+    launches; `SamplingConfig.batch_size` bounds the batch).
+
+    A compiled forward's fused kernels split their loops across the cores themselves (OpenMP), and run
+    faster that way than two slices side by side on one core each (benchmarks/compile_speed.py), where the
+    eager operators, many too small to split well, do better a slice per core.
 
     Parameters
     ----------
@@ -43,6 +48,8 @@ def sliced_forward(network: UNet1D, width: int, device: torch.device) -> Forward
         The latent width W the network will see.
     device : torch.device
         Where the network runs; read with the autocast state of the caller, which sets the slice size.
+    compiled : bool
+        Whether the network will run compiled (`timevqvdm.compiled`).
 
     Returns
     -------
@@ -54,7 +61,8 @@ def sliced_forward(network: UNet1D, width: int, device: torch.device) -> Forward
         return functools.partial(forward_in_slices, network, max_batch=sys.maxsize, workers=1)
     dtype = torch.get_autocast_dtype(device.type) if torch.is_autocast_enabled(device.type) else None
     max_batch = inference_batch(network, width, dtype or torch.float32)
-    return functools.partial(forward_in_slices, network, max_batch=max_batch, workers=torch.get_num_threads())
+    workers = 1 if compiled else torch.get_num_threads()
+    return functools.partial(forward_in_slices, network, max_batch=max_batch, workers=workers)
 
 
 def inference_batch(network: UNet1D, width: int, dtype: torch.dtype = torch.float32) -> int:

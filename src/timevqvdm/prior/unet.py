@@ -49,7 +49,8 @@ class UNet1D(nn.Module):
     The class holds the architecture only; how a trained network runs over a large batch (slices, threads)
     is the sampling side's business (`prior.slicing`). `forward` is one graph for a compiler
     (`torch.compile`, `timevqvdm.compiled`): no Python-side caches, no branches on tensor values; its only
-    branches depend on shapes, dtypes and the architecture.
+    branches depend on shapes, dtypes, the architecture and whether it is being compiled (the linear
+    attention's two softmaxes take the layout each path runs fastest, same values).
 
     Parameters
     ----------
