@@ -3,7 +3,9 @@
 The default preset's tokenizer at GunPoint's length (150, one channel), a batch of 128 random series, one
 training step as the trainer takes it (`training_loss`, backward, AdamW): the median wall time of a step, the
 share of the profiled CPU time per operator group (forward and backward together), and the parameters of
-each part of each band's VQ-VAE beside the thesis's Table 2 totals. Writes
+each part of each band's VQ-VAE beside the thesis's Table 2 totals; and, timed alone on the same batch's
+latents, each band's quantizer (vector-quantize-pytorch's training forward, EMA update included, and its
+backward) as a share of the step, since the library's operators spread over several groups. Writes
 ``benchmarks/results/stage1-profile-<device>.json``::
 
     python benchmarks/stage1_profile.py --threads 2
@@ -75,6 +77,28 @@ def parameters_by_part(tokenizer) -> dict:
     return out
 
 
+def quantizer_seconds(tokenizer, batch: dict, steps: int) -> dict:
+    """Median seconds of each band's quantizer, forward (train mode) and backward, on its encoder's latents."""
+    out = {}
+    for band, vqvae in tokenizer.bands.items():
+        with torch.no_grad():
+            latent = vqvae.encoder(batch[f"u_{band}"])
+        latent.requires_grad_(True)
+
+        def run(quantizer=vqvae.quantizer, latent=latent) -> None:
+            z_q, _, loss = quantizer(latent)
+            (z_q.sum() + loss).backward()
+
+        run()  # warm-up
+        seconds = []
+        for _ in range(steps):
+            t0 = time.perf_counter()
+            run()
+            seconds.append(time.perf_counter() - t0)
+        out[band] = statistics.median(seconds)
+    return out
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -115,6 +139,11 @@ def main(argv=None) -> dict:
         "share_of_time": {g: us / total for g, us in sorted(self_us.items(), key=lambda kv: -kv[1])},
         "top_operators": {k: us / total for k, us in sorted(top.items(), key=lambda kv: -kv[1])[:15]},
         "parameters": parameters_by_part(tokenizer),
+    }
+    quantizers = quantizer_seconds(tokenizer, batch, args.steps)
+    result["quantizer_seconds"] = {
+        **quantizers,
+        "share_of_step": sum(quantizers.values()) / result["step_seconds"]["median"],
     }
     out = args.out or ROOT / "results" / "stage1-profile-cpu.json"
     save_json(out, result)
