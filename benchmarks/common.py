@@ -188,20 +188,26 @@ def stage2_step_times(model, batch: int, device: str, repeats: int) -> dict[str,
 def fid_by_variant(
     model, variants: dict[str, dict], *, seeds: int, fcn_epochs: int, n: int = 1024, dataset: str = "GunPoint"
 ) -> dict:
-    """FID (test split, one cached FCN) of `n` unconditional samples per seed for each variant (keyword
-    arguments of `model.sample`), and whether the two variants' mean FIDs differ by at most twice the larger
-    of their standard deviations over seeds (run-to-run noise); the difference is second minus first."""
+    """FID (test split, one cached FCN) and copy share (`evaluation.memorisation`) of `n` unconditional
+    samples per seed for each variant (keyword arguments of `model.sample`), the noise floor FID(train, test),
+    and whether the two variants' mean FIDs differ by at most twice the larger of their standard deviations
+    over seeds (run-to-run noise); the difference is second minus first."""
     from timevqvdm.evaluation import evaluate
 
     train, test = load_dataset(dataset), load_dataset(dataset, split="test")
     out = {}
     for name, kwargs in variants.items():
-        fids = []
+        fids, copies = [], []
         for seed in range(seeds):
             samples = model.sample(n, None, seed=100 + seed, **kwargs)
             metrics = evaluate(samples, train, test=test, fcn_epochs=fcn_epochs, seed=0, tstr=False)
             fids.append(unconditional_fid(metrics))
-        out[name] = {"fid_runs": fids, "fid_mean": float(np.mean(fids)), "fid_std": float(np.std(fids))}
+            copies.append(float(metrics["memorisation"]["copy_share"]))
+            out["noise_floor_fid"] = float(metrics["reference"]["fid_train_test"])
+        out[name] = {
+            "fid_runs": fids, "fid_mean": float(np.mean(fids)), "fid_std": float(np.std(fids)),
+            "copy_share_runs": copies, "copy_share_mean": float(np.mean(copies)),
+        }  # fmt: skip
     first, second = (out[name] for name in variants)
     out["difference_of_means"] = second["fid_mean"] - first["fid_mean"]
     out["within_run_to_run_noise"] = bool(
