@@ -39,7 +39,7 @@ from common import (
     stage2_step_times,
     unet_forward_stats,
 )
-from compile_speed import one_step_model
+from compile_speed import TARGET_S, one_step_model
 from timevqvdm import TimeVQVDM
 from timevqvdm.config import DEFAULT_PRESET, get_preset
 from timevqvdm.data import load_dataset
@@ -48,7 +48,7 @@ from timevqvdm.training.checkpoint import save_json
 ROOT = Path(__file__).resolve().parent
 MODEL_DIR = ROOT / "work" / "paper" / "models" / "GunPoint"
 N_SERIES = 1024
-DEFAULT_TARGET_S = 10.0  # issue 26: 1024 series at the default settings on this CPU
+DEFAULT_TARGET_S = TARGET_S["cpu"]  # issue 26: 1024 series at the default settings on this CPU
 JOBS = {
     # name: (labels, steps, guidance) — the thesis's two evaluation settings (section 3.6)
     "unconditional_128": (None, 128, 1.0),

@@ -85,8 +85,7 @@ class CompiledForward:
             if self.compiled is None:
                 return self.eager(*args, **kwargs)
         try:
-            with _freezing(self.frozen):
-                return self.compiled(*args, **kwargs)
+            return self.compiled(*args, **kwargs)
         except Exception as err:  # told apart from the caller's own errors by the eager run below
             out = self.eager(*args, **kwargs)
             self._fall_back(err)
@@ -188,17 +187,15 @@ def _own_code(method: Callable[..., Any]) -> Callable[..., Any]:
 
 @contextmanager
 def _freezing(frozen: bool) -> Iterator[None]:
-    """Inductor's freezing switched on while a frozen forward may compile. It is a process-wide setting, read
-    when a graph is compiled (`torch.compile`'s per-call ``options`` do not reach it); a graph keeps what it
-    was compiled with."""
+    """Inductor's freezing switched on for a `compiling` block whose forwards are frozen (they compile only
+    inside one). It is a process-wide setting, read when a graph is compiled (`torch.compile`'s per-call
+    ``options`` do not reach it); a graph keeps what it was compiled with, and the previous value comes back
+    at the end of the block."""
     if not frozen:
         yield
         return
     import torch._inductor.config as inductor_config
 
-    if inductor_config.freezing:  # already on: an enclosing block switched it on (and will switch it off)
-        yield
-        return
     with inductor_config.patch(freezing=True):
         yield
 
