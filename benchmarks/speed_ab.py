@@ -10,7 +10,13 @@ the weights). Writes ``benchmarks/results/speed-ab-<device>.json``: each side's 
 before / after, and the largest difference between the two versions' samples of one seed (zero when the
 change leaves the sampled values alone).
 
+With ``--stage1`` each side instead builds the preset's tokenizer from its own code (no saved model, so it
+works across a change of the tokenizer's architecture or weight names) and times a stage-1 training step on
+random series of `--length` at batch `--batch` (median of 7 after a warm-up); it writes
+``speed-ab-stage1-<device>.json``.
+
     python benchmarks/speed_ab.py --before 5b227ed              # the default preset, one step on GunPoint
+    python benchmarks/speed_ab.py --before 103d9a7 --stage1     # stage-1 step, length 150, batch 128
     python benchmarks/speed_ab.py --before HEAD~1 --after HEAD --rounds 1 --n 8 --out /tmp/ab.json
 """
 
@@ -23,6 +29,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +63,34 @@ package = str(Path(timevqvdm.__file__).parent)
 print(json.dumps({"sampling_s": sampling, "stage2_step_s": steps, "package": package}))
 """
 
+# The same for a stage-1 step: argv threads, device, preset, length, batch.
+MEASURE_STAGE1 = """
+import json, sys
+from pathlib import Path
+import torch
+torch.set_num_threads(int(sys.argv[1]))
+import timevqvdm
+from common import median_time, synchronize
+from timevqvdm.config import get_preset
+from timevqvdm.tokenizer import build_tokenizer
+device, preset, length, batch = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+cfg = get_preset(preset)
+torch.manual_seed(0)
+tokenizer = build_tokenizer(length, 1, cfg.frequency, cfg.tokenizer).to(device).train()
+parts = tokenizer.split(torch.randn(batch, 1, length, device=device))
+optimizer = torch.optim.AdamW(tokenizer.parameters(), lr=0.0)
+def step():
+    optimizer.zero_grad(set_to_none=True)
+    loss, _ = tokenizer.training_loss(parts)
+    loss.backward()
+    optimizer.step()
+    synchronize(device)
+seconds = median_time(step, 7)
+parameters = tokenizer.n_parameters()
+package = str(Path(timevqvdm.__file__).parent)
+print(json.dumps({"stage1_step_s": seconds, "parameters": parameters, "package": package}))
+"""
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -68,6 +103,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=1024)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--stage1", action="store_true", help="time a stage-1 training step instead")
+    parser.add_argument("--length", type=int, default=150, help="with --stage1: series length")
+    parser.add_argument("--batch", type=int, default=128, help="with --stage1: batch size")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--out", type=Path, default=None)
     return parser.parse_args(argv)
@@ -93,10 +131,23 @@ def commit_of(revision: str | None) -> str:
 
 def measure(tree: Path, args: argparse.Namespace, sample_file: Path) -> dict:
     """One side's times, in a fresh process importing the package and benchmark helpers of `tree`."""
-    command = [sys.executable, "-c", MEASURE, str(args.model), str(args.threads), args.device, str(args.n)]
+    if args.stage1:
+        command = [sys.executable, "-c", MEASURE_STAGE1, str(args.threads), args.device, args.preset]
+        command += [str(args.length), str(args.batch)]
+    else:
+        command = [
+            sys.executable,
+            "-c",
+            MEASURE,
+            str(args.model),
+            str(args.threads),
+            args.device,
+            str(args.n),
+        ]
+        command.append(str(sample_file))
     source = tree / "src"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(source), str(tree / "benchmarks")])}
-    done = subprocess.run([*command, str(sample_file)], env=env, capture_output=True, text=True)
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
     if done.returncode:
         raise RuntimeError(f"the measurement of {tree} failed:\n{done.stderr[-4000:]}")
     result = json.loads(done.stdout.strip().splitlines()[-1])
@@ -105,8 +156,57 @@ def measure(tree: Path, args: argparse.Namespace, sample_file: Path) -> dict:
     return result
 
 
+def alternate(args: argparse.Namespace, tmp: Path) -> dict[str, list[dict]]:
+    """Each side's measurements, before and after in turn for `args.rounds` rounds."""
+    trees = {"before": checkout(args.before, tmp / "before")}
+    trees["after"] = checkout(args.after, tmp / "after") if args.after else REPO
+    try:
+        runs: dict[str, list[dict]] = {"before": [], "after": []}
+        for _ in range(args.rounds):
+            for side, tree in trees.items():
+                runs[side].append(measure(tree, args, tmp / f"{side}.npy"))
+        return runs
+    finally:
+        for tree in trees.values():
+            if tree != REPO:
+                subprocess.run(
+                    ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False
+                )
+
+
+def compare(args: argparse.Namespace, runs: dict[str, list[dict]], picks: dict[str, Callable]) -> dict:
+    """Times per side, their medians and the speed-ups before / after, for each of `picks`."""
+    times = {what: {side: [pick(run) for run in runs[side]] for side in runs} for what, pick in picks.items()}
+    medians = {what: {side: statistics.median(t[side]) for side in t} for what, t in times.items()}
+    return {
+        "environment": environment(args.device),
+        "revisions": {"before": commit_of(args.before), "after": commit_of(args.after)},
+        "runs_s": times,
+        "median_s": medians,
+        "speedup": {what: m["before"] / m["after"] for what, m in medians.items()},
+    }
+
+
+def stage1_main(args: argparse.Namespace) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        runs = alternate(args, Path(tmp))
+    results = {
+        "preset": args.preset,
+        "length": args.length,
+        "batch": args.batch,
+        **compare(args, runs, {"stage1_step": lambda run: run["stage1_step_s"]}),
+        "parameters": {side: runs[side][0]["parameters"] for side in runs},
+    }
+    out = args.out or ROOT / "results" / f"speed-ab-stage1-{args.device.split(':')[0]}.json"
+    save_json(out, results)
+    print(f"wrote {out}: stage-1 step speed-up (before / after) {results['speedup']['stage1_step']:.2f}x")
+    return results
+
+
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    if args.stage1:
+        return stage1_main(args)
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         if args.model is None:  # timing does not depend on the weights
@@ -117,38 +217,18 @@ def main(argv=None) -> dict:
             described = str(args.model)
         if not args.model.is_dir():
             raise SystemExit(f"no saved model at {args.model}")
-        trees = {"before": checkout(args.before, tmp / "before")}
-        trees["after"] = checkout(args.after, tmp / "after") if args.after else REPO
-        try:
-            runs: dict[str, list[dict]] = {"before": [], "after": []}
-            for _ in range(args.rounds):
-                for side, tree in trees.items():
-                    runs[side].append(measure(tree, args, tmp / f"{side}.npy"))
-            difference = np.abs(np.load(tmp / "before.npy") - np.load(tmp / "after.npy"))
-        finally:
-            for tree in trees.values():
-                if tree != REPO:
-                    subprocess.run(
-                        ["git", "-C", str(REPO), "worktree", "remove", "--force", str(tree)], check=False
-                    )
-    times = {
-        what: {side: [pick(run) for run in runs[side]] for side in runs}
-        for what, pick in (
-            ("sampling", lambda run: run["sampling_s"]),
-            ("stage2_step_lf", lambda run: run["stage2_step_s"]["lf"]),
-            ("stage2_step_hf", lambda run: run["stage2_step_s"]["hf"]),
-        )
+        runs = alternate(args, tmp)
+        difference = np.abs(np.load(tmp / "before.npy") - np.load(tmp / "after.npy"))
+    picks = {
+        "sampling": lambda run: run["sampling_s"],
+        "stage2_step_lf": lambda run: run["stage2_step_s"]["lf"],
+        "stage2_step_hf": lambda run: run["stage2_step_s"]["hf"],
     }
-    medians = {what: {side: statistics.median(t[side]) for side in t} for what, t in times.items()}
     results = {
-        "environment": environment(args.device),
         "model": described,
         "n": args.n,
         "training_batch": 128,
-        "revisions": {"before": commit_of(args.before), "after": commit_of(args.after)},
-        "runs_s": times,
-        "median_s": medians,
-        "speedup": {what: m["before"] / m["after"] for what, m in medians.items()},
+        **compare(args, runs, picks),
         "max_abs_difference_of_samples": float(difference.max()),
     }
     out = args.out or ROOT / "results" / f"speed-ab-{args.device.split(':')[0]}.json"

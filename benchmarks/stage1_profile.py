@@ -4,9 +4,10 @@ The default preset's tokenizer at GunPoint's length (150, one channel), a batch 
 training step as the trainer takes it (`training_loss`, backward, AdamW): the median wall time of a step, the
 share of the profiled CPU time per operator group (forward and backward together), and the parameters of
 each part of each band's VQ-VAE beside the thesis's Table 2 totals; and, timed alone on the same batch's
-latents, each band's quantizer (vector-quantize-pytorch's training forward, EMA update included, and its
-backward) as a share of the step, since the library's operators spread over several groups. Writes
-``benchmarks/results/stage1-profile-<device>.json``::
+latents, each band's quantizer (its training forward, EMA update included, and its backward) as a share of
+the step, since its operators spread over several groups; beside it, on the same latents, the
+vector-quantize-pytorch quantizer that `timevqvdm.tokenizer.quantizer` replaced, configured as it was
+(``library_quantizer_seconds``). Writes ``benchmarks/results/stage1-profile-<device>.json``::
 
     python benchmarks/stage1_profile.py --threads 2
 """
@@ -17,14 +18,19 @@ import argparse
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
+from torch import Tensor
 from torch.profiler import ProfilerActivity, profile
+from vector_quantize_pytorch import VectorQuantize
 
 from common import environment
 from timevqvdm.config import DEFAULT_PRESET, get_preset
 from timevqvdm.tokenizer import build_tokenizer
+from timevqvdm.tokenizer.latent import prior_to_tokens
+from timevqvdm.tokenizer.quantizer import Quantizer
 from timevqvdm.training.checkpoint import save_json
 
 ROOT = Path(__file__).resolve().parent
@@ -35,7 +41,8 @@ GROUPS = {
     "convolution": ("aten::mkldnn_convolution", "aten::convolution", "aten::_convolution", "aten::conv"),
     "batch_norm": ("aten::native_batch_norm", "aten::batch_norm", "aten::_batch_norm"),
     "stft_and_fft": ("aten::_fft", "aten::stft", "aten::istft", "aten::fft"),
-    "vector_quantize": ("aten::cdist", "aten::_cdist", "aten::argmin", "aten::argmax", "aten::index_select"),
+    "vector_quantize": ("aten::cdist", "aten::_cdist", "aten::argmin", "aten::argmax", "aten::index_select",
+                        "aten::min", "aten::bincount", "aten::index_add", "aten::scatter_add"),
     "matmul": ("aten::mm", "aten::addmm", "aten::bmm", "aten::matmul", "aten::linear"),
     "optimizer": ("aten::_foreach", "Optimizer."),
     "elementwise": ("aten::add", "aten::mul", "aten::sub", "aten::div", "aten::pow", "aten::sqrt",
@@ -77,15 +84,34 @@ def parameters_by_part(tokenizer) -> dict:
     return out
 
 
-def quantizer_seconds(tokenizer, batch: dict, steps: int) -> dict:
-    """Median seconds of each band's quantizer, forward (train mode) and backward, on its encoder's latents."""
+def library_quantizer(quantizer: Quantizer) -> Callable[[Tensor], tuple[Tensor, Tensor, Tensor]]:
+    """vector-quantize-pytorch's `VectorQuantize` as stage 1 configured it before `Quantizer` replaced it,
+    starting from the same codebook; ``(B, H*d, W')`` latents in, as `Quantizer`'s forward takes them."""
+    library = VectorQuantize(
+        dim=quantizer.codebook.shape[1],
+        codebook_size=quantizer.codebook_size,
+        decay=quantizer.ema_decay,
+        commitment_weight=quantizer.commitment_weight,
+        rotation_trick=False,
+        channel_last=True,
+    ).train()
+    library._codebook.embed.copy_(quantizer.codebook[None])
+    library._codebook.embed_avg.copy_(quantizer.ema_sum[None])
+    library._codebook.cluster_size.copy_(quantizer.ema_count[None])
+    return lambda latent: library(prior_to_tokens(latent, quantizer.height))
+
+
+def quantizer_seconds(tokenizer, batch: dict, steps: int, library: bool = False) -> dict:
+    """Median seconds of each band's quantizer (or, with `library`, of `library_quantizer`), forward (train
+    mode) and backward, on its encoder's latents."""
     out = {}
     for band, vqvae in tokenizer.bands.items():
         with torch.no_grad():
             latent = vqvae.encoder(batch[f"u_{band}"])
         latent.requires_grad_(True)
+        quantize = library_quantizer(vqvae.quantizer) if library else vqvae.quantizer
 
-        def run(quantizer=vqvae.quantizer, latent=latent) -> None:
+        def run(quantizer=quantize, latent=latent) -> None:
             z_q, _, loss = quantizer(latent)
             (z_q.sum() + loss).backward()
 
@@ -140,11 +166,12 @@ def main(argv=None) -> dict:
         "top_operators": {k: us / total for k, us in sorted(top.items(), key=lambda kv: -kv[1])[:15]},
         "parameters": parameters_by_part(tokenizer),
     }
-    quantizers = quantizer_seconds(tokenizer, batch, args.steps)
-    result["quantizer_seconds"] = {
-        **quantizers,
-        "share_of_step": sum(quantizers.values()) / result["step_seconds"]["median"],
-    }
+    for key, library in (("quantizer_seconds", False), ("library_quantizer_seconds", True)):
+        quantizers = quantizer_seconds(tokenizer, batch, args.steps, library=library)
+        result[key] = {
+            **quantizers,
+            "share_of_step": sum(quantizers.values()) / result["step_seconds"]["median"],
+        }
     out = args.out or ROOT / "results" / "stage1-profile-cpu.json"
     save_json(out, result)
     shares = ", ".join(f"{k} {v:.0%}" for k, v in result["share_of_time"].items())

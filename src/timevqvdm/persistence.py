@@ -67,7 +67,7 @@ def build_priors(
 # Settings added to the code after models were first saved, with the value that reproduces what those
 # models were trained with: a description names them only where they differ from it, so older models
 # (and checkpoints) still match and load, and any other value is still told apart.
-ADDED_SETTINGS: dict[str, Any] = {"prior.dropout": 0.0}
+ADDED_SETTINGS: dict[str, Any] = {"prior.dropout": 0.0, "tokenizer.full_width_stem": True}
 
 
 def weights_description(
@@ -132,7 +132,7 @@ def load_model(path: Path, new_model: Callable[[TimeVQVDMConfig], TimeVQVDM]) ->
     if meta.get("format") != FORMAT:
         raise CheckpointError(f"{path / MODEL_JSON}: not a timevqvdm model (format {meta.get('format')!r})")
     try:
-        config = TimeVQVDMConfig.from_dict(meta["config"])
+        config = TimeVQVDMConfig.from_dict(_with_added_settings(meta["config"]))
         info = DataInfo(**meta["data"])
     except (KeyError, TypeError, ValueError) as err:
         raise CheckpointError(f"{path / MODEL_JSON}: malformed model description: {err}") from err
@@ -162,6 +162,17 @@ def _load_weights(model: TimeVQVDM, module: torch.nn.Module, file: Path, part: s
             )
     load_module_state(module, load_tensors(file), file)
     freeze(module.to(model.device))
+
+
+def _with_added_settings(config: dict[str, Any]) -> dict[str, Any]:
+    """A saved config dict with each `ADDED_SETTINGS` entry it predates set to the value it was trained
+    with (not to today's default, which may differ)."""
+    config = {section: dict(value) if isinstance(value, dict) else value for section, value in config.items()}
+    for key, old_value in ADDED_SETTINGS.items():
+        section, name = key.split(".")
+        if isinstance(config.get(section), dict):
+            config[section].setdefault(name, old_value)
+    return config
 
 
 def _weight_shaping(cfg: TrainConfig) -> dict[str, Any]:

@@ -26,6 +26,10 @@ class TokenizerConfig:
     lf_width_range, hf_width_range : tuple of int
         Target latent width ``(low, high)`` of each band: the band is halved until its width lies in the
         range (a width already below it is kept).
+    full_width_stem : bool
+        A 3x3 convolution between the spectrogram and ``hidden_channels`` at the spectrogram's full width, in
+        the encoder before the first down-sampling block and in the decoder after the last up-sampling
+        block. Without it those blocks read and write the spectrogram themselves (`Encoder`).
     """
 
     hidden_channels: int = 64
@@ -36,3 +40,4 @@ class TokenizerConfig:
     commitment_weight: float = 1.0
     lf_width_range: tuple[int, int] = (16, 31)
     hf_width_range: tuple[int, int] = (64, 127)
+    full_width_stem: bool = True

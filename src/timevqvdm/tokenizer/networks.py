@@ -70,39 +70,61 @@ def _res_stack(channels: int, n_blocks: int) -> nn.Sequential:
     return nn.Sequential(*blocks, nn.BatchNorm2d(channels), nn.LeakyReLU())
 
 
-def _down_block(channels: int) -> nn.Sequential:
+def _down_block(in_channels: int, channels: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(channels, channels, _KERNEL, _STRIDE, _PADDING),
+        nn.Conv2d(in_channels, channels, _KERNEL, _STRIDE, _PADDING),
         nn.BatchNorm2d(channels),
         nn.LeakyReLU(),
+    )
+
+
+def _up_conv(in_channels: int, out_channels: int, extra_column: int) -> nn.ConvTranspose2d:
+    # ConvTranspose2d with this kernel/stride/padding maps w -> 2w; output_padding adds the column that
+    # floor(W / 2) dropped for odd W, so the block returns exactly the width its encoder block received.
+    return nn.ConvTranspose2d(
+        in_channels, out_channels, _KERNEL, _STRIDE, _PADDING, output_padding=(0, extra_column)
     )
 
 
 def _up_block(channels: int, extra_column: int) -> nn.Sequential:
-    # ConvTranspose2d with this kernel/stride/padding maps w -> 2w; output_padding adds the column that
-    # floor(W / 2) dropped for odd W, so the block returns exactly the width its encoder block received.
-    return nn.Sequential(
-        nn.ConvTranspose2d(channels, channels, _KERNEL, _STRIDE, _PADDING, output_padding=(0, extra_column)),
-        nn.BatchNorm2d(channels),
-        nn.LeakyReLU(),
-    )
+    return nn.Sequential(_up_conv(channels, channels, extra_column), nn.BatchNorm2d(channels), nn.LeakyReLU())
+
+
+def has_stem(full_width_stem: bool, n_down: int) -> bool:
+    """Whether a band's encoder and decoder keep 3x3 convolutions at full width around the resampling blocks:
+    when asked to, or when the band has no resampling block to read or write the spectrogram."""
+    return full_width_stem or n_down == 0
 
 
 class Encoder(nn.Module):
     """Spectrogram ``(B, in_channels, H, W)`` -> continuous latent ``(B, H*latent_dim, W // 2**n_down)``.
 
-    A 3x3 input convolution to ``hidden_channels``, ``n_down`` down-sampling blocks, ``n_res_blocks``
-    residual blocks, then a per-position linear projection ``hidden_channels -> latent_dim`` (thesis 3.3:
-    64 channels inside, 4-dimensional tokens outside). The output is in the priors' layout, see
-    `timevqvdm.tokenizer.latent`.
+    ``n_down`` down-sampling blocks to ``hidden_channels``, ``n_res_blocks`` residual blocks, then a
+    per-position linear projection ``hidden_channels -> latent_dim`` (thesis 3.3: 64 channels inside,
+    4-dimensional tokens outside). With ``full_width_stem`` (or no down-sampling block) a 3x3 convolution to
+    ``hidden_channels`` comes first, at the spectrogram's full width; otherwise the first down-sampling block
+    reads the spectrogram itself. The output is in the priors' layout, see `timevqvdm.tokenizer.latent`.
     """
 
     def __init__(
-        self, *, in_channels: int, hidden_channels: int, latent_dim: int, n_down: int, n_res_blocks: int
+        self,
+        *,
+        in_channels: int,
+        hidden_channels: int,
+        latent_dim: int,
+        n_down: int,
+        n_res_blocks: int,
+        full_width_stem: bool = True,
     ) -> None:
         super().__init__()
-        self.stem = nn.Conv2d(in_channels, hidden_channels, kernel_size=3, padding=1)
-        self.down = nn.Sequential(*[_down_block(hidden_channels) for _ in range(n_down)])
+        stem = has_stem(full_width_stem, n_down)
+        self.stem = (
+            nn.Conv2d(in_channels, hidden_channels, kernel_size=3, padding=1) if stem else nn.Identity()
+        )
+        first = hidden_channels if stem else in_channels
+        self.down = nn.Sequential(
+            *[_down_block(first if i == 0 else hidden_channels, hidden_channels) for i in range(n_down)]
+        )
         self.res = _res_stack(hidden_channels, n_res_blocks)
         self.proj = nn.Linear(hidden_channels, latent_dim)
 
@@ -115,7 +137,9 @@ class Decoder(nn.Module):
     """Latent ``(B, H*latent_dim, widths[-1])`` -> spectrogram ``(B, out_channels, H, widths[0])``.
 
     Mirrors `Encoder`: linear projection ``latent_dim -> hidden_channels``, residual blocks, one
-    transposed-convolution block per down-sampling block, and a 3x3 output convolution without activation.
+    transposed-convolution block per down-sampling block, and a 3x3 output convolution without activation
+    (with ``full_width_stem`` or no up-sampling block; otherwise the last up-sampling convolution writes the
+    spectrogram, without norm or activation).
 
     Parameters
     ----------
@@ -130,6 +154,8 @@ class Decoder(nn.Module):
     widths : list of int
         The encoder's widths before and after each down-sampling block (`downsampled_widths`); fixes which
         up-sampling blocks add an extra column.
+    full_width_stem : bool
+        As the encoder's.
     """
 
     def __init__(
@@ -141,15 +167,21 @@ class Decoder(nn.Module):
         height: int,
         widths: list[int],
         n_res_blocks: int,
+        full_width_stem: bool = True,
     ) -> None:
         super().__init__()
         self.height = height
         self.widths = list(widths)
         self.proj = nn.Linear(latent_dim, hidden_channels)
         self.res = _res_stack(hidden_channels, n_res_blocks)
-        extra = [wide - 2 * narrow for wide, narrow in itertools.pairwise(widths)]
-        self.up = nn.Sequential(*[_up_block(hidden_channels, e) for e in reversed(extra)])
-        self.head = nn.Conv2d(hidden_channels, out_channels, kernel_size=3, padding=1)
+        extra = [wide - 2 * narrow for wide, narrow in itertools.pairwise(widths)][::-1]  # decoder's order
+        if has_stem(full_width_stem, len(extra)):
+            self.up = nn.Sequential(*[_up_block(hidden_channels, e) for e in extra])
+            self.head = nn.Conv2d(hidden_channels, out_channels, kernel_size=3, padding=1)
+        else:
+            last = _up_conv(hidden_channels, out_channels, extra[-1])
+            self.up = nn.Sequential(*[_up_block(hidden_channels, e) for e in extra[:-1]], last)
+            self.head = nn.Identity()
 
     def forward(self, z: Tensor) -> Tensor:
         if z.shape[-1] != self.widths[-1]:

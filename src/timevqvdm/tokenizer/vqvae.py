@@ -51,6 +51,8 @@ class BandVQVAE(nn.Module):
         Codes K and their size d.
     ema_decay, commitment_weight : float
         The codebook's EMA decay and the commitment loss's weight beta.
+    full_width_stem : bool
+        Full-width 3x3 convolutions around the resampling blocks (`TokenizerConfig`).
     """
 
     def __init__(
@@ -66,6 +68,7 @@ class BandVQVAE(nn.Module):
         codebook_dim: int,
         ema_decay: float,
         commitment_weight: float,
+        full_width_stem: bool = True,
     ) -> None:
         super().__init__()
         self.height = height
@@ -77,6 +80,7 @@ class BandVQVAE(nn.Module):
             latent_dim=codebook_dim,
             n_down=n_down,
             n_res_blocks=n_res_blocks,
+            full_width_stem=full_width_stem,
         )
         self.quantizer = Quantizer(
             height=height,
@@ -92,6 +96,7 @@ class BandVQVAE(nn.Module):
             height=height,
             widths=self.widths,
             n_res_blocks=n_res_blocks,
+            full_width_stem=full_width_stem,
         )
 
     @property
@@ -400,6 +405,7 @@ def build_tokenizer(
             codebook_dim=cfg.codebook_dim,
             ema_decay=cfg.ema_decay,
             commitment_weight=cfg.commitment_weight,
+            full_width_stem=cfg.full_width_stem,
         )
 
     return FrequencyTokenizer(

@@ -95,22 +95,27 @@ def read_metadata(path: Path) -> dict[str, str]:
 
 
 def load_module_state(module: torch.nn.Module, state: Mapping[str, torch.Tensor], source: Path | str) -> None:
-    """Load a state dict strictly, turning key/shape mismatches into an error that names the file."""
+    """Load a state dict strictly, turning key/shape mismatches into an error that names the file.
+
+    Keys are compared after the module's own load hooks, which may rename the keys of files written by
+    older code (`timevqvdm.tokenizer.quantizer`); on a mismatch the module is left part-loaded, so callers
+    discard it with the error.
+    """
     own = module.state_dict()
-    missing = sorted(set(own) - set(state))
-    unexpected = sorted(set(state) - set(own))
     wrong = sorted(k for k in set(own) & set(state) if own[k].shape != state[k].shape)
-    if missing or unexpected or wrong:
+    if wrong:
+        k = wrong[0]
+        details = f"shape of {k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}"
+        raise CheckpointError(f"{source}: does not match the model ({details})")
+    result = module.load_state_dict(state, strict=False)
+    missing, unexpected = sorted(result.missing_keys), sorted(result.unexpected_keys)
+    if missing or unexpected:
         details = []
         if missing:
             details.append(f"missing {missing[:5]}{'...' if len(missing) > 5 else ''}")
         if unexpected:
             details.append(f"unexpected {unexpected[:5]}{'...' if len(unexpected) > 5 else ''}")
-        if wrong:
-            k = wrong[0]
-            details.append(f"shape of {k}: file {tuple(state[k].shape)} vs model {tuple(own[k].shape)}")
         raise CheckpointError(f"{source}: does not match the model ({'; '.join(details)})")
-    module.load_state_dict(state, strict=True)
 
 
 def flatten_optimizer_state(state: dict[str, Any]) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
