@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 import torch
 
@@ -15,9 +17,10 @@ LENGTHS = [8, 15, 24, 150, 151, 2844]
 TINY = TokenizerConfig(hidden_channels=8, n_res_blocks=1, codebook_size=32)
 
 
-def _tokenizer(length: int, n_channels: int = 1, seed: int = 0):
+def _tokenizer(length: int, n_channels: int = 1, seed: int = 0, full_width_stem: bool = True):
     torch.manual_seed(seed)
-    return build_tokenizer(length, n_channels, FrequencyConfig(), TINY)
+    cfg = dataclasses.replace(TINY, full_width_stem=full_width_stem)
+    return build_tokenizer(length, n_channels, FrequencyConfig(), cfg)
 
 
 def _series(batch: int, channels: int, length: int, seed: int = 0) -> torch.Tensor:
@@ -49,9 +52,10 @@ def test_latent_layouts_round_trip():
     assert torch.equal(tokens_to_prior(prior_to_tokens(prior, 5), 5), prior)
 
 
+@pytest.mark.parametrize("full_width_stem", [True, False])
 @pytest.mark.parametrize("length", LENGTHS)
-def test_shapes_and_exact_widths(length):
-    tokenizer = _tokenizer(length, n_channels=2).eval()
+def test_shapes_and_exact_widths(length, full_width_stem):
+    tokenizer = _tokenizer(length, n_channels=2, full_width_stem=full_width_stem).eval()
     x = _series(2, 2, length)
     width = length + 1
     z_lf, z_hf = tokenizer.encode(x)
@@ -160,11 +164,31 @@ def test_codebook_usage_and_parameter_counts():
     assert set(counts) == set(BANDS) and all(n > 0 for n in counts.values())
 
 
-def test_paper_config_parameter_counts_are_pinned():
-    # Wafer (length 152): LF down-samples 3 times, HF once; the thesis reports ~534k and ~336k.
-    tokenizer = build_tokenizer(152, 1, FrequencyConfig(), TokenizerConfig())
-    assert tokenizer.n_parameters() == {"lf": 595_718, "hf": 398_342}
+@pytest.mark.parametrize(
+    ("full_width_stem", "counts"),
+    [(True, {"lf": 595_718, "hf": 398_342}), (False, {"lf": 497_926, "hf": 300_550})],
+)
+def test_paper_config_parameter_counts_are_pinned(full_width_stem, counts):
+    # Wafer (length 152): LF down-samples 3 times, HF once; the thesis reports ~534k and ~336k. Without the
+    # stem, each band loses a 64 -> 64 resampling convolution on each side and the two 3x3 stem convolutions.
+    cfg = dataclasses.replace(TokenizerConfig(), full_width_stem=full_width_stem)
+    tokenizer = build_tokenizer(152, 1, FrequencyConfig(), cfg)
+    assert tokenizer.n_parameters() == counts
     assert tokenizer.latent_shapes == {"lf": (20, 19), "hf": (20, 76)}
+
+
+def test_without_the_stem_the_resampling_blocks_read_and_write_the_spectrogram():
+    tokenizer = _tokenizer(150, n_channels=3, full_width_stem=False)
+    for band in BANDS:
+        encoder, decoder = tokenizer.bands[band].encoder, tokenizer.bands[band].decoder
+        assert isinstance(encoder.stem, torch.nn.Identity) and isinstance(decoder.head, torch.nn.Identity)
+        assert encoder.down[0][0].in_channels == 6  # 2C spectrogram channels
+        assert decoder.up[-1].out_channels == 6  # a bare transposed convolution: no norm or activation
+    # A band without resampling blocks keeps the 3x3 convolutions: nothing else could read the spectrogram.
+    short = _tokenizer(24, full_width_stem=False)
+    assert short.bands["hf"].n_down == 0
+    assert isinstance(short.bands["hf"].encoder.stem, torch.nn.Conv2d)
+    assert isinstance(short.bands["hf"].decoder.head, torch.nn.Conv2d)
 
 
 def test_wrong_shapes_are_rejected():

@@ -6,7 +6,7 @@ A band's latent lives in three layouts:
 * prior ``(B, H*d, W')``: what the diffusion priors see (thesis 3.3, "stacking the frequency axis along the
   channel dimension"); channel ``h * d + k`` holds component ``k`` of row ``h``, i.e. the row index varies
   slowest;
-* tokens ``(B, H*W', d)``: one row per vector, the layout `VectorQuantize` quantizes; token ``h * W' + w``.
+* tokens ``(B, H*W', d)``: one row per vector, the layout `Quantizer` quantizes; token ``h * W' + w``.
 """
 
 from __future__ import annotations
