@@ -78,6 +78,8 @@ def fit_one(name: str, seed: int, full_width_stem: bool, epochs: int | None, pre
     if cfg.validation.enabled:
         train_part, val_part = split_validation(train, fraction=cfg.validation.fraction, seed=cfg.seed)
         record["mse_validation"] = errors(val_part)
+        # The held-out loss at every check, to compare the variants at equal steps as well as at their stops.
+        record["validation_curve"] = [(r["step"], r["val_loss"]) for r in history["validation"]]
         record["mse_train_part"] = errors(train_part)
     else:
         record["mse_train"] = errors(train)

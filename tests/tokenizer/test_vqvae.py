@@ -17,9 +17,9 @@ LENGTHS = [8, 15, 24, 150, 151, 2844]
 TINY = TokenizerConfig(hidden_channels=8, n_res_blocks=1, codebook_size=32)
 
 
-def _tokenizer(length: int, n_channels: int = 1, seed: int = 0, full_width_stem: bool = True):
+def _tokenizer(length: int, n_channels: int = 1, seed: int = 0, full_width_stem: bool | None = None):
     torch.manual_seed(seed)
-    cfg = dataclasses.replace(TINY, full_width_stem=full_width_stem)
+    cfg = TINY if full_width_stem is None else dataclasses.replace(TINY, full_width_stem=full_width_stem)
     return build_tokenizer(length, n_channels, FrequencyConfig(), cfg)
 
 

@@ -29,7 +29,11 @@ class TokenizerConfig:
     full_width_stem : bool
         A 3x3 convolution between the spectrogram and ``hidden_channels`` at the spectrogram's full width, in
         the encoder before the first down-sampling block and in the decoder after the last up-sampling
-        block. Without it those blocks read and write the spectrogram themselves (`Encoder`).
+        block. Off (the thesis's text, 2.5.1: n down-sampling blocks, then the ResNet; the ResNet, then n
+        up-sampling layers), those blocks read and write the spectrogram themselves (`Encoder`). On is the
+        architecture of models saved before the setting existed: it costs about half again as much time
+        per training step and reconstructed no better on the development datasets
+        (benchmarks/results/stage1-stem-ab*.json).
     """
 
     hidden_channels: int = 64
@@ -40,4 +44,4 @@ class TokenizerConfig:
     commitment_weight: float = 1.0
     lf_width_range: tuple[int, int] = (16, 31)
     hf_width_range: tuple[int, int] = (64, 127)
-    full_width_stem: bool = True
+    full_width_stem: bool = False

@@ -114,7 +114,7 @@ class Encoder(nn.Module):
         latent_dim: int,
         n_down: int,
         n_res_blocks: int,
-        full_width_stem: bool = True,
+        full_width_stem: bool,
     ) -> None:
         super().__init__()
         stem = has_stem(full_width_stem, n_down)
@@ -167,7 +167,7 @@ class Decoder(nn.Module):
         height: int,
         widths: list[int],
         n_res_blocks: int,
-        full_width_stem: bool = True,
+        full_width_stem: bool,
     ) -> None:
         super().__init__()
         self.height = height

@@ -1,7 +1,8 @@
 """Vector quantization of a band's latent with an EMA codebook (thesis 2.5.1, Eq. 41, Appendix D).
 
 The codebook is not a parameter: in train mode each forward moves it by exponential moving averages of the
-codes' counts and of the latents each code was chosen for (Oord et al. 2017, Appendix A.1), and the loss it
+codes' counts N_k and of the sums m_k of the latents each code was chosen for, then ``e_k = m_k / N_k``
+(thesis appendix "EMA updates of codebooks"; Oord et al. 2017, Appendix A.1), and the loss it
 returns is the commitment term ``beta * ||z - sg[z_q]||^2`` only (the codebook term of Algorithm 1 is
 replaced by the EMA update). Latents enter and leave in the priors' layout ``(B, H*d, W')``; token indices
 have shape ``(B, H, W')``.

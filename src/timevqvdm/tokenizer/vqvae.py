@@ -68,7 +68,7 @@ class BandVQVAE(nn.Module):
         codebook_dim: int,
         ema_decay: float,
         commitment_weight: float,
-        full_width_stem: bool = True,
+        full_width_stem: bool,
     ) -> None:
         super().__init__()
         self.height = height
