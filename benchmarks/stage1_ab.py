@@ -6,7 +6,8 @@ reconstruction MSE of the held-out part of the training split (the part the stop
 the choice is made on) and of the training part; with a preset that trains on the whole training split
 (`paper`), its MSE; in both, the test split's (a check, never used to choose). Each MSE is in normalised
 units, per band and of the summed series (`stage1.reconstruction_errors`). Also the kept and last steps,
-the training seconds and the parameters per band. Writes after every fit, and skips the fits already in
+the training seconds and the parameters per band; with three or more seeds per variant, whether the
+variants' MSEs differ by more than the spread between seeds (`seed_noise`). Writes after every fit, and skips the fits already in
 the file, so an interrupted run continues where it stopped::
 
     python benchmarks/stage1_ab.py --datasets GunPoint ArrowHead --seeds 0 1 2
@@ -25,6 +26,7 @@ import time
 from pathlib import Path
 
 import torch
+from scipy import stats
 
 from common import environment
 from stage1 import reconstruction_errors
@@ -34,6 +36,7 @@ from timevqvdm.training.checkpoint import save_json
 
 ROOT = Path(__file__).resolve().parent
 VARIANTS = {"stem": True, "no_stem": False}
+MIN_SEEDS = 3  # the fewest runs per variant that `seed_noise` tests
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -102,7 +105,35 @@ def summarise(fits: dict) -> dict:
             for key in sorted(set(row["stem"]) & set(row["no_stem"]) - {"seeds"}):
                 ratio = row["no_stem"][key] / row["stem"][key]
                 row[f"no_stem_over_stem_{key.removeprefix('median_')}"] = ratio
+            row["seed_noise"] = seed_noise(by_variant)
         out[name] = row
+    return out
+
+
+def seed_noise(by_variant: dict) -> dict:
+    """Is the variants' difference in each MSE larger than the spread between seeds?
+
+    Per MSE (total) measured in every run, with at least `MIN_SEEDS` seeds per variant: each variant's runs,
+    mean and standard deviation, and two two-sided tests of "same distribution", Welch's t-test and the
+    Mann-Whitney U test. The rule, fixed before the runs it judges: the difference is within seed noise when
+    Welch's p is at least 0.05.
+    """
+    out = {}
+    for part in ("mse_validation", "mse_train", "mse_test"):
+        runs = {v: [r[part]["total"] for r in by_variant[v].values() if part in r] for v in VARIANTS}
+        if any(len(values) < MIN_SEEDS or len(values) < len(by_variant[v]) for v, values in runs.items()):
+            continue
+        welch = stats.ttest_ind(runs["no_stem"], runs["stem"], equal_var=False)
+        mann_whitney = stats.mannwhitneyu(runs["no_stem"], runs["stem"], alternative="two-sided")
+        out[part] = {
+            **{
+                v: {"runs": values, "mean": statistics.mean(values), "std": statistics.stdev(values)}
+                for v, values in runs.items()
+            },
+            "welch_p": float(welch.pvalue),
+            "mann_whitney_p": float(mann_whitney.pvalue),
+            "within_seed_noise": bool(welch.pvalue >= 0.05),
+        }
     return out
 
 
@@ -130,6 +161,9 @@ def main(argv=None) -> dict:
                     f"{r['seconds']:.0f} s",
                     flush=True,
                 )
+    if args.out.exists():  # the summary of the file as it stands (its rules may be newer than its fits)
+        results["summary"] = summarise(fits)
+        save_json(args.out, results)
     return results
 
 

@@ -38,3 +38,27 @@ def test_both_variants_are_fitted_summarised_and_not_refitted(tmp_path):
     )
     assert _run(out, "--preset", "tiny").stdout == ""  # every fit already in the file
     assert json.loads(out.read_text())["fits"] == result["fits"]
+
+
+def _runs(test_mse: list[float]) -> dict:
+    return {str(seed): {"mse_test": {"total": value}, "seconds": 1.0} for seed, value in enumerate(test_mse)}
+
+
+def test_seed_noise_tells_a_shift_from_the_spread_between_seeds():
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import stage1_ab
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    overlapping = stage1_ab.seed_noise(
+        {"stem": _runs([1.0, 1.4, 0.9, 1.2]), "no_stem": _runs([1.1, 0.8, 1.5, 1.0])}
+    )
+    assert overlapping["mse_test"]["within_seed_noise"]
+    assert overlapping["mse_test"]["stem"]["runs"] == [1.0, 1.4, 0.9, 1.2]
+    shifted = stage1_ab.seed_noise(
+        {"stem": _runs([1.0, 1.02, 0.98, 1.01]), "no_stem": _runs([2.0, 2.05, 1.97, 2.02])}
+    )
+    assert not shifted["mse_test"]["within_seed_noise"]
+    assert shifted["mse_test"]["welch_p"] < 0.05 and shifted["mse_test"]["mann_whitney_p"] < 0.05
+    # Too few seeds on one side: nothing is judged.
+    assert stage1_ab.seed_noise({"stem": _runs([1.0, 1.1]), "no_stem": _runs([1.0, 1.2, 1.1])}) == {}
