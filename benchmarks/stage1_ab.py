@@ -7,8 +7,8 @@ the choice is made on) and of the training part; with a preset that trains on th
 (`paper`), its MSE; in both, the test split's (a check, never used to choose). Each MSE is in normalised
 units, per band and of the summed series (`stage1.reconstruction_errors`). Also the kept and last steps,
 the training seconds and the parameters per band; with three or more seeds per variant, whether the
-variants' MSEs differ by more than the spread between seeds (`seed_noise`). Writes after every fit, and skips the fits already in
-the file, so an interrupted run continues where it stopped::
+variants' MSEs differ by more than the spread between seeds (`seed_noise`). Writes after every fit, and
+skips the fits already in the file, so an interrupted run continues where it stopped::
 
     python benchmarks/stage1_ab.py --datasets GunPoint ArrowHead --seeds 0 1 2
     python benchmarks/stage1_ab.py --preset paper --datasets GunPoint --seeds 0 1 \\
