@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import platform
 import statistics
 import time
@@ -147,16 +148,25 @@ def _forward_stats(prior, batch: int, device: str, cond_shape, dtype: torch.dtyp
     }
 
 
+def trainable_copy(module: torch.nn.Module) -> torch.nn.Module:
+    """A deep copy of `module` in train mode with every parameter trainable, for timing training steps:
+    a training forward changes state beside the weights (BatchNorm's running statistics, the codebooks'
+    EMA), so steps timed on the module itself would leave a different model for whatever is measured
+    after them (a sampling time, an FID)."""
+    clone = copy.deepcopy(module).train()
+    for p in clone.parameters():
+        p.requires_grad_(True)
+    return clone
+
+
 def stage2_steps(model, batch: int, device: str) -> dict[str, tuple[torch.nn.Module, Callable[[], None]]]:
-    """Each prior (in train mode, every parameter trainable) with one training step of it at `batch`:
-    ``{"lf": (prior, step), "hf": ...}``. AdamW with lr 0 leaves the model unchanged."""
+    """A trainable copy of each prior (`trainable_copy`) with one training step of it at `batch`:
+    ``{"lf": (prior, step), "hf": ...}``; the model's own priors are left as they were."""
     out = {}
     lf_shape = model.prior_lf.latent_shape
     for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
-        prior.train()
+        prior = trainable_copy(prior)
         params = list(prior.parameters())
-        for p in params:
-            p.requires_grad_(True)
         c, w = prior.latent_shape
         batch_dict = {
             "z0": torch.randn(batch, c, w, device=device),

@@ -30,11 +30,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import environment, fid_by_variant, stage2_steps, synchronize, unet_inputs
+from common import environment, fid_by_variant, stage2_steps, synchronize, trainable_copy, unet_inputs
 from timevqvdm import TimeVQVDM
 from timevqvdm.compiled import COMPILE_MODES, compiled_forward, compiler_available, compiling
 from timevqvdm.config import DEFAULT_PRESET, get_preset
 from timevqvdm.data import load_dataset
+from timevqvdm.generate import autocast
 from timevqvdm.prior.slicing import sliced_forward
 from timevqvdm.training.checkpoint import save_json
 
@@ -107,10 +108,9 @@ def eager_and_compiled(
     }
 
 
-def sampling(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str, precision: str | None) -> dict:
+def sampling(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str, precision: str) -> dict:
     networks = [model.prior_lf.network, model.prior_hf.network]
     draws: dict[bool, np.ndarray] = {}
-    precision = precision or model.config.sampling.precision
 
     def draw(compiled: bool) -> None:
         setting = mode if compiled else False
@@ -145,29 +145,36 @@ def target(n: int, device: str, seconds: float) -> dict:
     return {"target_s": target_s, "compiled_meets_target": seconds <= target_s}
 
 
-def fid_check(model: TimeVQVDM, n: int, mode: str, seeds: int, fcn_epochs: int) -> dict:
-    """FID of eager and of compiled samples at the model's settings, `seeds` seeds each
+def fid_check(model: TimeVQVDM, n: int, mode: str, precision: str, seeds: int, fcn_epochs: int) -> dict:
+    """FID of eager and of compiled samples at the model's settings and `precision`, `seeds` seeds each
     (`common.fid_by_variant`)."""
-    variants = {"eager": {"compile": False}, "compiled": {"compile": mode}}
+    variants = {
+        "eager": {"compile": False, "precision": precision},
+        "compiled": {"compile": mode, "precision": precision},
+    }
     return fid_by_variant(model, variants, seeds=seeds, fcn_epochs=fcn_epochs, n=n)
 
 
-def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str) -> dict:
+def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int, mode: str, precision: str) -> dict:
+    """Each prior's U-Net over `n` series as a sampler step calls it, in `precision` (autocast as
+    `model.sample` applies it)."""
     out = {}
     for band, prior in (("lf", model.prior_lf), ("hf", model.prior_hf)):
         cond_shape = model.prior_lf.latent_shape if band == "hf" else None
         z, t, y, cond = unet_inputs(prior, n, device, cond_shape)
-        paths = {
-            c: sliced_forward(prior.network, z.shape[-1], torch.device(device), c) for c in (False, True)
-        }
+        with autocast(precision, torch.device(device)):  # the slice size depends on the autocast type
+            paths = {
+                c: sliced_forward(prior.network, z.shape[-1], torch.device(device), c) for c in (False, True)
+            }
 
         def forward(compiled: bool, paths=paths, z=z, t=t, y=y, cond=cond) -> None:
-            with torch.no_grad():
+            with torch.no_grad(), autocast(precision, torch.device(device)):
                 paths[compiled](z, t, y, cond)
 
         result = eager_and_compiled(forward, [prior.network], device, repeats, mode, frozen=True)
         out[band] = {
             "n": n,
+            "precision": precision,
             "series_per_second": {"eager": n / result["eager_s"], "compiled": n / result["compiled_s"]},
             **result,
         }
@@ -175,11 +182,9 @@ def unet_throughput(model: TimeVQVDM, n: int, device: str, repeats: int, mode: s
 
 
 def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int, mode: str) -> dict:
-    """One stage-1 training step (forward, backward, AdamW with lr 0: the weights stay as they are)."""
-    tokenizer = model.tokenizer.train()
+    """One stage-1 training step (forward, backward, AdamW) of a copy of the tokenizer (`trainable_copy`)."""
+    tokenizer = trainable_copy(model.tokenizer)
     params = list(tokenizer.parameters())
-    for p in params:
-        p.requires_grad_(True)
     with torch.no_grad():
         split = tokenizer.split(torch.randn(batch, model.data_info.n_channels, model.data_info.length))
     split = {k: v.to(device) for k, v in split.items()}
@@ -192,7 +197,6 @@ def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int, mode: s
         optimizer.step()
 
     result = eager_and_compiled(step, tokenizer.networks(), device, repeats, mode)
-    tokenizer.eval()
     return {"batch": batch, "length": model.data_info.length, **result}
 
 
@@ -204,7 +208,6 @@ def stage2_step(model: TimeVQVDM, batch: int, device: str, repeats: int, mode: s
             lambda compiled, step=step: step(), prior.networks(), device, repeats, mode
         )
         out[band] = {"batch": batch, **timed}
-        prior.eval()
     return out
 
 
@@ -224,14 +227,19 @@ def main(argv=None) -> dict:
         "compile_mode": args.mode,
     }
     out = args.out or ROOT / "results" / f"compile-speed-{args.device.split(':')[0]}.json"
+    precision = args.precision or model.config.sampling.precision
     sections = {
-        "sampling": lambda: sampling(model, args.n, args.device, args.repeats, args.mode, args.precision),
-        "unet_sampler_path": lambda: unet_throughput(model, args.n, args.device, args.repeats, args.mode),
+        "sampling": lambda: sampling(model, args.n, args.device, args.repeats, args.mode, precision),
+        "unet_sampler_path": lambda: unet_throughput(
+            model, args.n, args.device, args.repeats, args.mode, precision
+        ),
         "stage1_step": lambda: stage1_step(model, args.batch, args.device, args.repeats, args.mode),
         "stage2_step": lambda: stage2_step(model, args.batch, args.device, args.repeats, args.mode),
     }
     if args.fid_seeds and args.model is not None:
-        sections["fid_check"] = lambda: fid_check(model, args.n, args.mode, args.fid_seeds, args.fcn_epochs)
+        sections["fid_check"] = lambda: fid_check(
+            model, args.n, args.mode, precision, args.fid_seeds, args.fcn_epochs
+        )
     for name, measure in sections.items():
         results[name] = measure()
         # Written after every section: a run stopped by its time limit keeps what it measured.

@@ -35,7 +35,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import environment, matmul_peak, median_time, stage2_step_times, synchronize, unet_forward_stats
+from common import (
+    environment,
+    matmul_peak,
+    median_time,
+    stage2_step_times,
+    synchronize,
+    trainable_copy,
+    unet_forward_stats,
+)
 from timevqvdm import TimeVQVDM
 from timevqvdm.config import DEFAULT_PRESET, get_preset
 from timevqvdm.training.checkpoint import save_json
@@ -91,11 +99,8 @@ def paper_model(length: int, device: str, n_classes: int = 2) -> TimeVQVDM:
 
 
 def stage1_step(model: TimeVQVDM, batch: int, device: str, repeats: int) -> float:
-    tokenizer = model.tokenizer
-    tokenizer.train()
+    tokenizer = trainable_copy(model.tokenizer)  # the model's own is sampled from later
     params = list(tokenizer.parameters())
-    for p in params:
-        p.requires_grad_(True)
     x = torch.randn(batch, model.data_info.n_channels, model.data_info.length, device=device)
     split = tokenizer.split(x)
     optimizer = torch.optim.AdamW(params, lr=0.0)

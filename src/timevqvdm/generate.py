@@ -128,7 +128,7 @@ def _draw(
     for start in batches:
         count = min(settings.batch_size, n - start)
         y = None if y_cond is None else torch.from_numpy(y_cond[start : start + count]).to(model.device)
-        with _autocast(settings.precision, model.device):
+        with autocast(settings.precision, model.device):
             z_lf = model.prior_lf.sample(count, y=y, **kwargs).float()
             z_hf = model.prior_hf.sample(count, y=y, cond=z_lf, **kwargs).float()
         x_lf, x_hf = decode_latents(model.tokenizer, model.prior_lf, model.prior_hf, z_lf, z_hf)
@@ -148,7 +148,9 @@ def _sampled_mask(info: DataInfo, n: int, y: np.ndarray | None, seed: int) -> np
     return length_mask(draw_lengths(info.lengths, y, n, seed), info.length)
 
 
-def _autocast(precision: str, device: torch.device):
+def autocast(precision: str, device: torch.device):
+    """The context the U-Net forward passes of a sampling call run in: autocast to the type
+    `AUTOCAST_DTYPES` gives a `SamplingConfig.precision`, else nothing (float32)."""
     dtype = AUTOCAST_DTYPES.get(precision)
     return nullcontext() if dtype is None else torch.autocast(device_type=device.type, dtype=dtype)
 
