@@ -281,6 +281,23 @@ def test_a_copy_of_a_compiled_network_runs_its_own_weights(recording) -> None:
         assert torch.allclose(twin(z, t, y), net(z, t, y) + 1.0)
 
 
+def test_a_copy_of_a_frozen_compiled_network_stays_compiled(recording) -> None:
+    """The copy's compiled forward is made mid-copy, before the copy has parameters: it must not read them
+    there (it once did, failed, and fell back to eager with a warning)."""
+    net = frozen(tiny_unet())
+    z, t, y, _ = unet_inputs()
+    with torch.no_grad(), compiling([net], frozen=True):
+        net(z, t, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            twin = copy.deepcopy(net)
+            twin.output_conv.bias.add_(1.0)
+            out = twin(z, t, y)
+        assert torch.allclose(out, net(z, t, y) + 1.0)
+    assert not compiled_forward(twin, frozen=True).failed
+    assert recording.compiled.count("UNet1D.forward") == 2  # the original's and the copy's
+
+
 def test_networks_are_what_each_stage_names() -> None:
     cfg = get_preset("tiny")
     tokenizer = build_tokenizer(48, 1, cfg.frequency, cfg.tokenizer)

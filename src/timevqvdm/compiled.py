@@ -55,7 +55,9 @@ class CompiledForward:
         self.eager: Callable[..., Any] = type(module).forward.__get__(module)
         self.mode, self.frozen = mode, frozen
         self.compiled: Callable[..., Any] | None = None
-        self._weights: tuple = ()
+        # Frozen: the weights a graph folded in, read at the first call after (re)compiling, when the
+        # graph is built; None until then.
+        self._weights: tuple | None = None
         if not compiler_available():
             _warn("torch.compile is not supported on this platform")
             return
@@ -68,8 +70,7 @@ class CompiledForward:
             # graph each; graphs generalised over the size failed in inductor's lowering of the HF prior's
             # training step, and CUDA graphs need static shapes anyway.
             self.compiled = torch.compile(_own_code(self.eager), mode=self.mode, dynamic=False)
-            if self.frozen:
-                self._weights = _weights_state(self.eager.__self__)
+            self._weights = None
         except Exception as err:  # e.g. a Python version the compiler does not support yet
             self._fall_back(err)
 
@@ -80,10 +81,13 @@ class CompiledForward:
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if self.compiled is None:
             return self.eager(*args, **kwargs)
-        if self.frozen and _weights_state(self.eager.__self__) != self._weights:
-            self._compile()  # the folded constants are stale
-            if self.compiled is None:
-                return self.eager(*args, **kwargs)
+        if self.frozen:
+            weights = _weights_state(self.eager.__self__)
+            if self._weights is not None and weights != self._weights:
+                self._compile()  # the folded constants are stale
+                if self.compiled is None:
+                    return self.eager(*args, **kwargs)
+            self._weights = weights
         try:
             return self.compiled(*args, **kwargs)
         except Exception as err:  # told apart from the caller's own errors by the eager run below
@@ -92,7 +96,8 @@ class CompiledForward:
             return out
 
     def __deepcopy__(self, memo: dict) -> CompiledForward:
-        """A copy of the module gets a compiled forward of its own."""
+        """A copy of the module gets a compiled forward of its own. It is made while the module is being
+        copied, before the copy has its parameters, which is why nothing here reads the weights."""
         return CompiledForward(copy.deepcopy(self.eager.__self__, memo), self.mode, self.frozen)
 
     def _fall_back(self, err: Exception) -> None:
